@@ -1,0 +1,58 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from bot.config import Settings, instance_secret_key
+from bot.extensions import Relais
+from storage.db import Database
+
+
+def create_app(
+    overrides: Mapping[str, Any] | None = None, *, settings: Settings | None = None
+) -> Flask:
+    """Build the web app: defaults, then the environment, then `overrides`.
+
+    Keys of `overrides` that name a `Settings` field (`database_url`, `secret_key`…)
+    replace that setting; any other key goes to Flask's config (`TESTING`…).
+    """
+    settings = settings if settings is not None else Settings.from_env()
+    overrides = dict(overrides or {})
+    setting_names = set(Settings.__dataclass_fields__)
+    settings = settings.with_overrides({k: v for k, v in overrides.items() if k in setting_names})
+    flask_overrides = {k: v for k, v in overrides.items() if k not in setting_names}
+
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    configure_logging(settings.log_level)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or instance_secret_key(Path(app.instance_path)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https")),
+        # Webhook bodies are small; a large one is a mistake or an attack.
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(flask_overrides)
+
+    Relais(settings=settings, database=Database(settings.database_url)).init_app(app)
+
+    from bot import health
+
+    app.register_blueprint(health.blueprint)
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """One plain line per event on stderr, where PaaS and systemd collect logs."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        root.setLevel(level)

@@ -1,0 +1,189 @@
+"""The `relais` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+import sqlalchemy.exc
+
+from bot.accounts import AccountError, create_user
+from bot.app import configure_logging, create_app
+from bot.config import ConfigError, Settings, parse_port
+from bot.worker import Worker, default_tasks
+from storage import migrate
+from storage.db import Database
+from storage.models import Role
+
+log = logging.getLogger("relais")
+
+
+class ConfigurationProblem(click.ClickException):
+    """Shown as one line, exit status 2: start-up stops before doing anything."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return f"configuration: {self.message}"
+
+
+class RelaisGroup(click.Group):
+    """Turns configuration and database errors into one readable line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise ConfigurationProblem(str(exc)) from None
+        except sqlalchemy.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"database unreachable: {reason}") from None
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with the process's log level applied."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def require_current_schema(database: Database) -> None:
+    """Refuse to work on a database that lacks this version's migrations."""
+    current = migrate.current_revision(database.engine)
+    if current != migrate.head_revision(database.engine):
+        raise click.ClickException(
+            f"the database is at {current or 'no schema'}, this Relais needs "
+            f"{migrate.head_revision(database.engine)}: run `relais db upgrade` first"
+        )
+
+
+@click.group(cls=RelaisGroup)
+@click.version_option(package_name="relais")
+def main() -> None:
+    """Relais: intake and weekly check-ins by SMS, WhatsApp and Telegram."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=None, help="Port to listen on [default: $PORT or 8000].")
+@click.option("--threads", default=8, show_default=True, help="Request threads.")
+def serve(host: str, port: str | None, threads: int) -> None:
+    """Run the web app and the background worker in one process."""
+    from waitress.server import create_server
+
+    settings = load_settings()
+    if port is not None:
+        try:
+            settings = settings.with_overrides({"port": parse_port(port)})
+        except ValueError as exc:
+            raise ConfigError("--port", str(exc)) from None
+    database = Database(settings.database_url)
+    migrate.upgrade(database.engine)
+    database.dispose()
+    app = create_app(settings=settings)
+
+    worker = Worker(default_tasks(), poll_seconds=settings.worker_poll_seconds)
+    thread = threading.Thread(target=worker.run, name="relais-worker", daemon=True)
+    thread.start()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        # waitress's loop ends on KeyboardInterrupt; the worker is stopped below.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    server = create_server(app, host=host, port=settings.port, threads=threads)
+    click.echo(f"Relais listening on http://{host}:{settings.port}/ (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        worker.stop()
+        thread.join(timeout=10)
+        log.info("relais stopped")
+
+
+@main.command()
+def worker() -> None:
+    """Run the background worker until SIGTERM or Ctrl-C."""
+    settings = load_settings()
+    instance = Worker(default_tasks(), poll_seconds=settings.worker_poll_seconds)
+    instance.install_signal_handlers()
+    instance.run()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to DATABASE_URL (a no-op when up to date)."""
+    settings = load_settings()
+    database = Database(settings.database_url)
+    try:
+        before = migrate.current_revision(database.engine)
+        migrate.upgrade(database.engine, revision)
+        after = migrate.current_revision(database.engine)
+    finally:
+        database.dispose()
+    if before == after:
+        click.echo(f"Database already at {after}.")
+    else:
+        click.echo(f"Database upgraded from {before or 'empty'} to {after}.")
+
+
+@main.group()
+def users() -> None:
+    """Dashboard accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.WORKER.value,
+    show_default=True,
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from this file instead of prompting.",
+)
+def users_create(email: str, role: str, password_file: Path | None) -> None:
+    """Create a dashboard account (the password is stored hashed)."""
+    settings = load_settings()
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        with database.write() as session:
+            user = create_user(session, email, password, Role(role))
+            user_id, user_email = user.id, user.email
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlalchemy.exc.IntegrityError:
+        # Another `users create` for the same address won the race.
+        raise click.ClickException(
+            f"an account for {email.strip().lower()} already exists"
+        ) from None
+    finally:
+        database.dispose()
+    click.echo(f"Created {role} account {user_email} (id {user_id}).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Settings from the environment, parsed strictly.
+
+Nothing here runs at import time: `Settings.from_env()` is called by the app factory and
+the CLI. A bad value raises `ConfigError`, whose message names the variable, so start-up
+stops with one readable line instead of a traceback deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import sqlalchemy.exc
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+
+SHIPPED_LANGUAGES = ("fr", "en", "ar", "fa_AF", "uk", "pt", "tr")
+DEFAULT_DATABASE_URL = "sqlite:///relais.db"
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Relais reads from its environment, already validated."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str | None = None
+    public_url: str | None = None
+    port: int = 8000
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_api_url: str = "https://api.telegram.org"
+    default_language: str = "fr"
+    timezone: str = "Europe/Paris"
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    worker_poll_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """The Twilio channel is on only with credentials and a sender."""
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and (self.twilio_from or self.twilio_messaging_service_sid)
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """The Telegram channel is on only with a bot token."""
+        return bool(self.telegram_bot_token)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError on the first bad one."""
+        env = _Env(os.environ if environ is None else environ)
+        return cls(
+            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL, _database_url),
+            secret_key=env.secret("SECRET_KEY", _secret_key),
+            public_url=env.optional("PUBLIC_URL", _http_url),
+            port=env.get("PORT", 8000, parse_port),
+            twilio_account_sid=env.optional("TWILIO_ACCOUNT_SID", _twilio_sid("AC")),
+            twilio_auth_token=env.secret("TWILIO_AUTH_TOKEN", _non_empty),
+            twilio_from=env.optional("TWILIO_FROM", _twilio_sender),
+            twilio_messaging_service_sid=env.optional(
+                "TWILIO_MESSAGING_SERVICE_SID", _twilio_sid("MG")
+            ),
+            twilio_api_url=env.get("TWILIO_API_URL", "https://api.twilio.com", _http_url),
+            telegram_bot_token=env.secret("TELEGRAM_BOT_TOKEN", _telegram_token),
+            telegram_webhook_secret=env.secret("TELEGRAM_WEBHOOK_SECRET", _webhook_secret),
+            telegram_api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org", _http_url),
+            default_language=env.get("RELAIS_DEFAULT_LANGUAGE", "fr", _language),
+            timezone=env.get("RELAIS_TIMEZONE", "Europe/Paris", _timezone),
+            encryption_keys=env.secret("RELAIS_ENCRYPTION_KEYS", _fernet_keys) or (),
+            worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 1.0, _poll_seconds),
+            log_level=env.get("RELAIS_LOG_LEVEL", "INFO", _log_level),
+        )
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """Return a copy with some fields replaced (tests and the CLI use this)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(unknown[0], "not a Relais setting")
+        return replace(self, **overrides)
+
+
+class _Env:
+    """Reads variables, treating empty values as unset and `NAME_FILE` as a secret file."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        raw = self._raw(name)
+        return default if raw is None else _parse(name, raw, parse)
+
+    def optional(self, name: str, parse: Callable[[str], T]) -> T | None:
+        raw = self._raw(name)
+        return None if raw is None else _parse(name, raw, parse)
+
+    def secret(self, name: str, parse: Callable[[str], T]) -> T | None:
+        """Read NAME, or the file named by NAME_FILE (Docker and systemd secrets)."""
+        raw = self._raw(name)
+        path = self._raw(f"{name}_FILE")
+        if raw is not None and path is not None:
+            raise ConfigError(name, f"set either {name} or {name}_FILE, not both")
+        if path is not None:
+            try:
+                raw = Path(path).read_text(encoding="utf-8").strip() or None
+            except OSError as exc:
+                raise ConfigError(f"{name}_FILE", f"cannot read {path}: {exc.strerror}") from None
+            if raw is None:
+                raise ConfigError(f"{name}_FILE", f"{path} is empty")
+        return None if raw is None else _parse(name, raw, parse)
+
+
+def _parse(name: str, raw: str, parse: Callable[[str], T]) -> T:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(name, str(exc)) from None
+
+
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except sqlalchemy.exc.ArgumentError:
+        raise ValueError(f"not a database URL: {raw!r}") from None
+    try:
+        url.get_dialect()
+    except sqlalchemy.exc.NoSuchModuleError:
+        raise ValueError(
+            f"unknown database {url.drivername!r}; use sqlite:///relais.db "
+            "or postgresql+psycopg://user@host/db"
+        ) from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError(f"Relais runs on SQLite or PostgreSQL, not {url.get_backend_name()}")
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        raise ValueError("PostgreSQL needs the psycopg 3 driver: postgresql+psycopg://…")
+    return raw
+
+
+def _secret_key(raw: str) -> str:
+    if len(raw) < 16:
+        raise ValueError("too short; use at least 32 random characters")
+    return raw
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {raw!r}")
+    return raw.rstrip("/")
+
+
+def parse_port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"not a port number (1-65535): {raw!r}")
+    return int(raw)
+
+
+def _non_empty(raw: str) -> str:
+    return raw
+
+
+def _twilio_sid(prefix: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not (raw.startswith(prefix) and len(raw) == 34 and raw[2:].isalnum()):
+            raise ValueError(f"a Twilio SID starts with {prefix} and has 34 characters")
+        return raw
+
+    return parse
+
+
+def _twilio_sender(raw: str) -> str:
+    number = raw.removeprefix("whatsapp:")
+    if number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16:
+        return raw
+    if raw.isdigit() and 4 <= len(raw) <= 8:  # a short code
+        return raw
+    raise ValueError(f"a sender is +E.164, whatsapp:+E.164 or a short code, not {raw!r}")
+
+
+def _telegram_token(raw: str) -> str:
+    bot_id, _, secret = raw.partition(":")
+    if not (bot_id.isdigit() and len(secret) >= 20):
+        raise ValueError("a bot token looks like 123456789:AA… (from @BotFather)")
+    return raw
+
+
+def _webhook_secret(raw: str) -> str:
+    # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+    if not (1 <= len(raw) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in raw)):
+        raise ValueError("use 1-256 characters among A-Z, a-z, 0-9, _ and -")
+    return raw
+
+
+def _language(raw: str) -> str:
+    if raw not in SHIPPED_LANGUAGES:
+        raise ValueError(f"{raw!r} is not shipped; choose one of {', '.join(SHIPPED_LANGUAGES)}")
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {raw!r}; use an IANA name like Europe/Paris") from None
+    return raw
+
+
+def _fernet_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ValueError(
+                f"key {position} is not a Fernet key; make one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`"
+            ) from None
+    return keys
+
+
+def _poll_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"not a number of seconds: {raw!r}") from None
+    if not 0.05 <= value <= 60:
+        raise ValueError("choose between 0.05 and 60 seconds")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+def instance_secret_key(instance_dir: Path) -> str:
+    """Return the secret key kept in the instance folder, creating it once.
+
+    Several processes may start together; creating the file with O_EXCL means exactly
+    one writes it and the others read what it wrote.
+    """
+    path = instance_dir / "secret_key"
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        raise ConfigError("SECRET_KEY", f"{path} is empty; delete it or set SECRET_KEY") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""Relais storage: SQLAlchemy models, sessions and Alembic migrations."""

@@ -1,0 +1,50 @@
+"""The background worker loop, one pass at a time."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from bot.worker import Task, Worker
+
+from .conftest import FROZEN_AT
+
+
+def test_it_runs_each_due_task_once_per_pass() -> None:
+    seen: list[datetime] = []
+
+    def record(now: datetime) -> int:
+        seen.append(now)
+        return 3
+
+    worker = Worker([Task("record", record, every=60)])
+    assert worker.run_once(FROZEN_AT) == {"record": 3}
+    # Not due again for a minute.
+    assert worker.run_once(FROZEN_AT) == {}
+    assert seen == [FROZEN_AT]
+
+
+def test_a_failing_task_backs_off_without_stopping_the_others() -> None:
+    calls = {"broken": 0, "healthy": 0}
+
+    def broken(_now: datetime) -> int:
+        calls["broken"] += 1
+        raise RuntimeError("provider exploded")
+
+    def healthy(_now: datetime) -> int:
+        calls["healthy"] += 1
+        return 0
+
+    worker = Worker([Task("broken", broken, every=0), Task("healthy", healthy, every=0)])
+    worker.run_once(FROZEN_AT)
+    worker.run_once(FROZEN_AT)
+    assert calls == {"broken": 1, "healthy": 2}
+
+
+def test_stop_ends_the_loop_promptly() -> None:
+    worker = Worker([], poll_seconds=30)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    worker.stop()
+    thread.join(timeout=2)
+    assert not thread.is_alive()
