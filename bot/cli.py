@@ -15,7 +15,7 @@ import sqlalchemy.exc
 
 from bot.accounts import AccountError, create_user
 from bot.app import configure_logging, create_app
-from bot.config import ConfigError, Settings, parse_port
+from bot.config import SHIPPED_LANGUAGES, ConfigError, Settings, parse_port
 from bot.worker import Worker, default_tasks
 from storage import migrate
 from storage.db import Database
@@ -140,6 +140,72 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"Database already at {after}.")
     else:
         click.echo(f"Database upgraded from {before or 'empty'} to {after}.")
+
+
+@main.group()
+def flows() -> None:
+    """Conversation flows and their translations."""
+
+
+@flows.command("check")
+@click.option(
+    "--flows-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: shipped flows."
+)
+@click.option(
+    "--locales-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Default: shipped translations.",
+)
+def flows_check(flows_dir: Path | None, locales_dir: Path | None) -> None:
+    """Validate every flow and catalog; exit 1 listing every problem."""
+    from bot import flowcheck, paths
+
+    problems = flowcheck.check(flows_dir or paths.flows_dir(), locales_dir or paths.locales_dir())
+    cwd = f"{Path.cwd()}/"
+    for problem in problems:
+        click.echo(problem.removeprefix(cwd), err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in flows or translations")
+    click.echo("Flows and translations are fine.")
+
+
+@main.command()
+@click.option("--lang", "language", type=click.Choice(SHIPPED_LANGUAGES), help="Language to use.")
+@click.option("--flow", help="Start this flow at once (default: wait for a first message).")
+@click.option("--as", "address", default="+33639980000", show_default=True, help="Who you are.")
+@click.option(
+    "--channel",
+    type=click.Choice(["sms", "whatsapp", "telegram"]),
+    default="sms",
+    show_default=True,
+    help="Show messages as this channel would (segments on SMS, buttons on Telegram).",
+)
+def chat(language: str | None, flow: str | None, address: str, channel: str) -> None:
+    """Talk to the flows in the terminal, stored on the configured database."""
+    import bot.chat as terminal
+    from bot.conversation import ConversationService
+    from bot.runtime import shipped_runtime
+
+    settings = load_settings()
+    if language is not None:
+        settings = settings.with_overrides({"default_language": language})
+    database = Database(settings.database_url)
+    migrate.upgrade(database.engine)
+    service = ConversationService(database, shipped_runtime(), settings)
+    session = terminal.ChatSession(service, address, channel, click.echo)
+    if flow is not None:
+        session.start(flow, language)
+    click.echo(terminal.HELP)
+
+    def prompt() -> None:
+        click.echo("You: ", nl=False)
+
+    prompt()
+    try:
+        terminal.run(session, sys.stdin, prompt)
+    finally:
+        click.echo()
+        database.dispose()
 
 
 @main.group()

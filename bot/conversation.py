@@ -1,0 +1,357 @@
+"""The inbound service: one message in, one transaction, replies written to the outbox.
+
+Find or create the person by address, lock them, store the message, let the hooks
+(global keywords, safety) act first, run the engine, store its events and the replies —
+then commit. The caller (a webhook, the simulator, `relais chat`) never talks to a
+provider; the worker sends what was queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import sqlalchemy.exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.effects import Applied, apply_events
+from bot.engine.context import ContactView
+from bot.engine.runner import Sprint, StateError
+from bot.i18n import negotiate
+from bot.runtime import FlowRuntime
+from storage.db import Database
+from storage.models import (
+    Channel,
+    Contact,
+    ContactAddress,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    RunStatus,
+)
+
+log = logging.getLogger(__name__)
+
+FIRST_CONTACT_FLOW = "first_contact"
+# Where someone who writes outside any flow goes: a short acknowledgement and a case,
+# so no message falls into a void.
+INBOX_FLOW = "inbox"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message from a person, as a channel adapter parsed it."""
+
+    channel: Channel
+    address: str
+    text: str
+    received_at: datetime
+    provider_id: str | None = None
+    # The channel's guess at the person's language (Telegram `language_code`).
+    language_hint: str | None = None
+    # "text", or what else arrived ("sticker", "photo", "voice"…), described in `text`.
+    kind: str = "text"
+    # Where the person came from (a Telegram /start payload), kept on a new contact.
+    referral: str | None = None
+
+
+@dataclass
+class Handled:
+    """What handling one inbound message did."""
+
+    contact_id: int
+    message_id: int | None
+    duplicate: bool = False
+    replies: list[Message] = field(default_factory=list)
+    case_ids: list[int] = field(default_factory=list)
+
+
+class InboundHook(Protocol):
+    """Acts on a message before the flows: returns True when it has fully handled it.
+
+    Global keywords (STOP, AIDE, LANGUE…) and the safety scan plug in here.
+    """
+
+    def __call__(
+        self, session: Session, contact: Contact, address: ContactAddress, message: Message
+    ) -> bool: ...
+
+
+class ConversationService:
+    """Turns inbound messages into state changes and queued replies."""
+
+    def __init__(
+        self,
+        database: Database,
+        runtime: FlowRuntime,
+        settings: Settings,
+        hooks: Sequence[InboundHook] = (),
+    ) -> None:
+        self.database = database
+        self.runtime = runtime
+        self.settings = settings
+        self.hooks = list(hooks)
+
+    def handle(self, inbound: InboundMessage) -> Handled:
+        """Handle one message in one transaction; a provider id seen before changes nothing."""
+        with self.database.write() as session:
+            address = self._find_or_create_address(session, inbound)
+            contact = self._lock_contact(session, address.contact_id)
+            message = self._store_inbound(session, address, inbound)
+            if message is None:
+                return Handled(contact_id=contact.id, message_id=None, duplicate=True)
+            handled = Handled(contact_id=contact.id, message_id=message.id)
+            address.last_inbound_at = inbound.received_at
+            contact.last_seen_at = inbound.received_at
+            if inbound.language_hint and not contact.language_hint:
+                contact.language_hint = inbound.language_hint[:16]
+            for hook in self.hooks:
+                if hook(session, contact, address, message):
+                    return handled
+            applied = self._run_flows(session, contact, address, message, inbound.received_at)
+            handled.replies = applied.messages
+            handled.case_ids = [case.id for case in applied.cases]
+            return handled
+
+    def start(
+        self,
+        channel: Channel,
+        address_text: str,
+        flow: str,
+        now: datetime,
+        *,
+        language: str | None = None,
+    ) -> Handled:
+        """Start `flow` for the person at this address (interrupting any run in progress)."""
+        with self.database.write() as session:
+            address = self._find_or_create_address(
+                session, InboundMessage(channel, address_text, "", now)
+            )
+            contact = self._lock_contact(session, address.contact_id)
+            if language is not None:
+                contact.language = language
+            current = active_conversation(session, contact.id)
+            if current is not None:
+                end_conversation(current, now, RunStatus.INTERRUPTED, "interrupted")
+                session.flush()
+            conversation = start_conversation(session, contact, flow, now)
+            sprint = self.runtime.runner.start(flow, self.contact_view(contact), now)
+            applied = self.apply_sprint(session, contact, address, conversation, sprint, now)
+            return Handled(
+                contact_id=contact.id,
+                message_id=None,
+                replies=applied.messages,
+                case_ids=[case.id for case in applied.cases],
+            )
+
+    def expire_wait(self, contact_id: int, now: datetime) -> Handled:
+        """Apply the due timeouts of the person's waiting run (reminders, missed)."""
+        with self.database.write() as session:
+            contact = self._lock_contact(session, contact_id)
+            handled = Handled(contact_id=contact.id, message_id=None)
+            conversation = active_conversation(session, contact.id)
+            if conversation is None or conversation.wait_until is None:
+                return handled
+            if conversation.wait_until > now:
+                return handled
+            address = reply_address(session, contact.id)
+            if address is None:
+                return handled
+            sprint = self.runtime.runner.timeout(
+                conversation.state, self.contact_view(contact), now
+            )
+            applied = self.apply_sprint(session, contact, address, conversation, sprint, now)
+            handled.replies = applied.messages
+            handled.case_ids = [case.id for case in applied.cases]
+            return handled
+
+    def language_of(self, contact: Contact) -> str:
+        """The language to speak to `contact` in: their choice, the channel's hint, the default."""
+        return negotiate(contact.language, contact.language_hint, self.settings.default_language)
+
+    def contact_view(self, contact: Contact) -> ContactView:
+        return ContactView(language=self.language_of(contact), fields=dict(contact.fields))
+
+    # --- steps of handle() ---
+
+    def _find_or_create_address(self, session: Session, inbound: InboundMessage) -> ContactAddress:
+        found = session.scalar(
+            select(ContactAddress).where(
+                ContactAddress.channel == inbound.channel,
+                ContactAddress.address == inbound.address,
+            )
+        )
+        if found is not None:
+            return found
+        contact = Contact(
+            created_at=inbound.received_at,
+            fields={},
+            language_hint=(inbound.language_hint or None) and inbound.language_hint[:16],
+            referral_source=inbound.referral,
+        )
+        address = ContactAddress(
+            channel=inbound.channel, address=inbound.address, created_at=inbound.received_at
+        )
+        contact.addresses.append(address)
+        try:
+            with session.begin_nested():
+                session.add(contact)
+        except sqlalchemy.exc.IntegrityError:
+            # The person's first two messages arrived together; the other one created them.
+            return session.scalars(
+                select(ContactAddress).where(
+                    ContactAddress.channel == inbound.channel,
+                    ContactAddress.address == inbound.address,
+                )
+            ).one()
+        return address
+
+    def _lock_contact(self, session: Session, contact_id: int) -> Contact:
+        # Messages from one person are handled one at a time. SQLite already serialises
+        # writers (BEGIN IMMEDIATE); PostgreSQL needs the row lock.
+        query = select(Contact).where(Contact.id == contact_id)
+        if self.database.is_postgresql:
+            query = query.with_for_update()
+        return session.scalars(query).one()
+
+    def _store_inbound(
+        self, session: Session, address: ContactAddress, inbound: InboundMessage
+    ) -> Message | None:
+        message = Message(
+            contact_id=address.contact_id,
+            address_id=address.id,
+            direction=Direction.IN,
+            channel=inbound.channel,
+            provider_id=inbound.provider_id,
+            kind=inbound.kind,
+            text=inbound.text,
+            status=MessageStatus.RECEIVED,
+            created_at=inbound.received_at,
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+        except sqlalchemy.exc.IntegrityError:
+            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+            return None
+        return message
+
+    def _run_flows(
+        self,
+        session: Session,
+        contact: Contact,
+        address: ContactAddress,
+        message: Message,
+        now: datetime,
+    ) -> Applied:
+        conversation = active_conversation(session, contact.id)
+        runner = self.runtime.runner
+        view = self.contact_view(contact)
+        if conversation is not None:
+            try:
+                sprint = runner.resume(conversation.state, view, message.text or "", now)
+            except StateError:
+                log.exception("conversation %s has unreadable state; restarting", conversation.id)
+                end_conversation(conversation, now, RunStatus.FAILED, "unreadable_state")
+                conversation = None
+        if conversation is None:
+            flow = INBOX_FLOW if self._has_done_first_contact(session, contact) else None
+            conversation = start_conversation(session, contact, flow or FIRST_CONTACT_FLOW, now)
+            sprint = runner.start(conversation.flow, view, now)
+        message.conversation_id = conversation.id
+        return self.apply_sprint(session, contact, address, conversation, sprint, now)
+
+    def apply_sprint(
+        self,
+        session: Session,
+        contact: Contact,
+        address: ContactAddress,
+        conversation: Conversation,
+        sprint: Sprint,
+        now: datetime,
+    ) -> Applied:
+        """Store a sprint's state and apply its events."""
+        applied = apply_events(
+            session,
+            contact,
+            address,
+            sprint.events,
+            now,
+            conversation_id=conversation.id,
+            default_language=self.settings.default_language,
+            default_timezone=self.settings.timezone,
+        )
+        conversation.updated_at = now
+        if sprint.state is None:
+            outcome = sprint.outcome or "completed"
+            status = RunStatus.FAILED if outcome == "failed" else RunStatus.COMPLETED
+            end_conversation(conversation, now, status, outcome)
+        else:
+            conversation.state = sprint.state
+            conversation.wait_until = sprint.wait_until
+        return applied
+
+    def _has_done_first_contact(self, session: Session, contact: Contact) -> bool:
+        done = session.scalar(
+            select(Conversation.id)
+            .where(
+                Conversation.contact_id == contact.id,
+                Conversation.flow == FIRST_CONTACT_FLOW,
+                Conversation.status != RunStatus.ACTIVE,
+            )
+            .limit(1)
+        )
+        return done is not None
+
+
+def reply_address(session: Session, contact_id: int) -> ContactAddress | None:
+    """Where to write to the person: the address they last wrote from."""
+    return session.scalar(
+        select(ContactAddress)
+        .where(ContactAddress.contact_id == contact_id)
+        .order_by(ContactAddress.last_inbound_at.desc().nulls_last(), ContactAddress.id.desc())
+        .limit(1)
+    )
+
+
+def active_conversation(session: Session, contact_id: int) -> Conversation | None:
+    """The person's waiting run, if any."""
+    return session.scalar(
+        select(Conversation).where(
+            Conversation.contact_id == contact_id, Conversation.status == RunStatus.ACTIVE
+        )
+    )
+
+
+def start_conversation(
+    session: Session, contact: Contact, flow: str, now: datetime
+) -> Conversation:
+    """A new active run row (the engine fills its state)."""
+    conversation = Conversation(
+        contact_id=contact.id,
+        flow=flow,
+        status=RunStatus.ACTIVE,
+        state={},
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def end_conversation(
+    conversation: Conversation, now: datetime, status: RunStatus, outcome: str
+) -> None:
+    """Close a run; its final state is dropped (the events already did their work)."""
+    conversation.status = status
+    conversation.outcome = outcome[:32]
+    conversation.ended_at = now
+    conversation.wait_until = None
+    conversation.claimed_until = None
