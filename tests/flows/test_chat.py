@@ -34,7 +34,8 @@ def test_chat_runs_first_contact_to_the_end_in_dari(runner: CliRunner, database_
     assert result.exit_code == 0, result.output
     assert "[case #1: new_intake, normal, queue intake]" in result.output
     # Every message sent was in Dari, with its SMS count shown.
-    assert "└ " in result.output and "UCS-2" in result.output
+    assert "└ " in result.output
+    assert "UCS-2" in result.output
 
     database = Database(database_url)
     with database.read() as session:
@@ -46,7 +47,8 @@ def test_chat_runs_first_contact_to_the_end_in_dari(runner: CliRunner, database_
     assert (contact.language, contact.display_name) == ("fa_AF", "مریم")
     assert contact.fields["postcode"] == "75011"
     assert (run.flow, run.status, run.outcome) == ("first_contact", "completed", "completed")
-    assert sent and all(ARABIC_SCRIPT.search(message.text or "") for message in sent[1:])
+    assert sent
+    assert all(ARABIC_SCRIPT.search(message.text or "") for message in sent[1:])
     assert all(message.status == "delivered" for message in sent)
     assert case.reason == "new_intake"
 
