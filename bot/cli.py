@@ -16,7 +16,8 @@ import sqlalchemy.exc
 from bot.accounts import AccountError, create_user
 from bot.app import configure_logging, create_app
 from bot.config import SHIPPED_LANGUAGES, ConfigError, Settings, parse_port
-from bot.worker import Worker, default_tasks
+from bot.tasks import build_background
+from bot.worker import Worker
 from storage import migrate
 from storage.db import Database
 from storage.models import Role
@@ -88,7 +89,8 @@ def serve(host: str, port: str | None, threads: int) -> None:
     database.dispose()
     app = create_app(settings=settings)
 
-    worker = Worker(default_tasks(), poll_seconds=settings.worker_poll_seconds)
+    background = build_background(settings, Database(settings.database_url))
+    worker = Worker(background.tasks, poll_seconds=settings.worker_poll_seconds)
     thread = threading.Thread(target=worker.run, name="relais-worker", daemon=True)
     thread.start()
 
@@ -107,6 +109,7 @@ def serve(host: str, port: str | None, threads: int) -> None:
         server.close()
         worker.stop()
         thread.join(timeout=10)
+        background.close()
         log.info("relais stopped")
 
 
@@ -114,9 +117,15 @@ def serve(host: str, port: str | None, threads: int) -> None:
 def worker() -> None:
     """Run the background worker until SIGTERM or Ctrl-C."""
     settings = load_settings()
-    instance = Worker(default_tasks(), poll_seconds=settings.worker_poll_seconds)
+    database = Database(settings.database_url)
+    require_current_schema(database)
+    background = build_background(settings, database)
+    instance = Worker(background.tasks, poll_seconds=settings.worker_poll_seconds)
     instance.install_signal_handlers()
-    instance.run()
+    try:
+        instance.run()
+    finally:
+        background.close()
 
 
 @main.group()

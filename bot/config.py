@@ -54,7 +54,7 @@ class Settings:
     default_language: str = "fr"
     timezone: str = "Europe/Paris"
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
-    worker_poll_seconds: float = 1.0
+    worker_poll_seconds: float = 0.5
     log_level: str = "INFO"
 
     @property
@@ -93,7 +93,7 @@ class Settings:
             default_language=env.get("RELAIS_DEFAULT_LANGUAGE", "fr", _language),
             timezone=env.get("RELAIS_TIMEZONE", "Europe/Paris", _timezone),
             encryption_keys=env.secret("RELAIS_ENCRYPTION_KEYS", _fernet_keys) or (),
-            worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 1.0, _poll_seconds),
+            worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 0.5, _poll_seconds),
             log_level=env.get("RELAIS_LOG_LEVEL", "INFO", _log_level),
         )
 

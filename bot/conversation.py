@@ -288,6 +288,7 @@ class ConversationService:
             default_timezone=self.settings.timezone,
         )
         conversation.updated_at = now
+        conversation.claimed_until = None
         if sprint.state is None:
             outcome = sprint.outcome or "completed"
             status = RunStatus.FAILED if outcome == "failed" else RunStatus.COMPLETED

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
 from bot.config import Settings
 from storage.db import Database
 
+if TYPE_CHECKING:
+    from bot.conversation import ConversationService
+
 EXTENSION_KEY = "relais"
 
 
 @dataclass
 class Relais:
-    """The per-app services: settings and database."""
+    """The per-app services: settings, database, and the conversation service."""
 
     settings: Settings
     database: Database
+    _conversations: ConversationService | None = field(default=None, repr=False)
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
+
+    @property
+    def conversations(self) -> ConversationService:
+        """The conversation service, built on first use (it loads every flow)."""
+        if self._conversations is None:
+            from bot.conversation import ConversationService
+            from bot.runtime import shipped_runtime
+
+            self._conversations = ConversationService(
+                self.database, shipped_runtime(), self.settings
+            )
+        return self._conversations
 
 
 def relais(app: Flask | None = None) -> Relais:
@@ -38,3 +55,8 @@ def database() -> Database:
 def settings() -> Settings:
     """The current app's settings."""
     return relais().settings
+
+
+def conversations() -> ConversationService:
+    """The current app's conversation service."""
+    return relais().conversations

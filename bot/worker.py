@@ -84,8 +84,10 @@ class Worker:
         """Loop until stopped."""
         log.info("worker started with %d task(s)", len(self.tasks))
         while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.poll_seconds)
+            handled = self.run_once()
+            # Busy: go straight on with the next batch. Idle: wait for the next poll.
+            if not any(handled.values()):
+                self._stop.wait(self.poll_seconds)
         log.info("worker stopped")
 
     def install_signal_handlers(self) -> None:
@@ -97,8 +99,3 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
-
-
-def default_tasks() -> list[Task]:
-    """The tasks every worker runs; issues that add background work register here."""
-    return []

@@ -88,18 +88,27 @@ def test_serve_refuses_a_bad_setting_in_one_line(
     assert not (tmp_path / "relais.db").exists()
 
 
-def test_worker_stops_within_two_seconds_of_sigterm(tmp_path: Path) -> None:
+def test_worker_refuses_a_database_without_its_schema(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*RELAIS, "worker"], cwd=tmp_path, env=_environment(), capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "run `relais db upgrade` first" in result.stderr
+
+
+def test_worker_stops_within_two_seconds_of_sigterm(tmp_path: Path, database_url: str) -> None:
     process = subprocess.Popen(
         [*RELAIS, "worker"],
         cwd=tmp_path,
-        env=_environment(RELAIS_WORKER_POLL_SECONDS="30"),
+        env=_environment(RELAIS_WORKER_POLL_SECONDS="30", DATABASE_URL=database_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stderr is not None
-    started = process.stderr.readline()
-    assert "worker started" in started
+    for line in process.stderr:
+        if "worker started" in line:
+            break
     sent = time.monotonic()
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)

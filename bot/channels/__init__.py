@@ -1,0 +1,1 @@
+"""Channel adapters: how Relais receives from and sends to each provider."""

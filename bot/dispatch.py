@@ -1,0 +1,322 @@
+"""The outbox dispatcher: claims due rows atomically, sends them, records what happened.
+
+Claiming takes a lease (`claimed_until`): a dispatcher that dies mid-send loses nothing,
+its rows become claimable again when the lease expires. Only the head of each person's
+queue is claimable — the row with the highest priority, then the oldest — so message 2
+never leaves before message 1, while a danger reply overtakes everything queued behind
+it. The provider is called outside any transaction; each result is recorded in its own
+short transaction, so a crash re-sends at most what was in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, aliased
+
+from bot import clock
+from bot.channels.base import ChannelAdapter, ChannelError, Outbound, RateLimit
+from bot.delivery import mark_address
+from bot.ratelimit import KeyedLimiter, TokenBucket
+from storage.db import Database
+from storage.models import Channel, Contact, ContactAddress, Message, MessageStatus, OutboxItem
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12  # about a day of backoff before a message is given up
+BASE_BACKOFF = 2.0
+MAX_BACKOFF = 3600.0
+# Sent even to someone who opted out: safety replies, and the confirmation of STOP itself.
+ALWAYS_DELIVERED_KINDS = frozenset({"safety", "opt_out"})
+
+
+def backoff(
+    attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
+    """Seconds before the next try: exponential with full jitter, never sooner than asked."""
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempt - 1))
+    delay = (rng or random).uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row claimed by this dispatcher, with what the adapter needs."""
+
+    outbox_id: int
+    outbound: Outbound
+    attempts: int
+    # None: deliverable. Otherwise why the row is dropped without sending.
+    skip_reason: str | None
+
+
+class Dispatcher:
+    """Sends the outbox through the channel adapters, at the rates they accept."""
+
+    def __init__(
+        self,
+        database: Database,
+        adapters: Sequence[ChannelAdapter],
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 50,
+        concurrency: int = 4,
+        lease: timedelta = LEASE,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.database = database
+        self.adapters: dict[str, ChannelAdapter] = {
+            channel: adapter for adapter in adapters for channel in adapter.channels
+        }
+        # Stored in a 64-character column.
+        self.worker_id = (worker_id or f"{socket.gethostname()}:{os.getpid()}")[:64]
+        self.batch_size = batch_size
+        self.lease = lease
+        self._sleep = sleep
+        self._buckets: dict[str, TokenBucket] = {}
+        self._per_address: dict[str, KeyedLimiter] = {}
+        for channel, adapter in self.adapters.items():
+            limit: RateLimit = adapter.rate_limit(Channel(channel))
+            self._buckets[channel] = TokenBucket(limit.per_second)
+            if limit.per_address_per_second:
+                self._per_address[channel] = KeyedLimiter(limit.per_address_per_second)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch")
+
+    def close(self) -> None:
+        """Stop the sending threads and the adapters."""
+        self._pool.shutdown(wait=True)
+        for adapter in set(self.adapters.values()):
+            adapter.close()
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Claim one batch of due rows and send it; return how many rows were handled."""
+        now = now or clock.now()
+        claimed = self.claim(now)
+        if not claimed:
+            return 0
+        # Rows of one batch belong to different people (one head per person), so they can
+        # go out in parallel without breaking anyone's order.
+        list(self._pool.map(self._deliver, claimed))
+        return len(claimed)
+
+    # --- claiming ---
+
+    def claim(self, now: datetime) -> list[Claimed]:
+        """Atomically lease up to `batch_size` deliverable heads of queue."""
+        if not self.adapters:
+            return []
+        with self.database.write() as session:
+            ids = session.scalars(self._claimable(now)).all()
+            if not ids:
+                return []
+            # Conditional: on SQLite the IMMEDIATE transaction already excludes other
+            # claimers; the condition keeps it correct anywhere.
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids), _unclaimed(now))
+                .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
+                .execution_options(synchronize_session=False)
+            )
+            rows = session.execute(
+                select(OutboxItem, Message, ContactAddress, Contact)
+                .join(Message, Message.id == OutboxItem.message_id)
+                .join(ContactAddress, ContactAddress.id == Message.address_id, isouter=True)
+                .join(Contact, Contact.id == OutboxItem.contact_id, isouter=True)
+                .where(OutboxItem.id.in_(ids), OutboxItem.claimed_by == self.worker_id)
+            ).all()
+            return [
+                Claimed(
+                    outbox_id=item.id,
+                    outbound=Outbound(
+                        message_id=message.id,
+                        channel=Channel(message.channel),
+                        address=address.address if address else "",
+                        text=message.text or "",
+                        choices=tuple((message.payload or {}).get("choices", ())),
+                    ),
+                    attempts=item.attempts,
+                    skip_reason=_skip_reason(message, address, contact),
+                )
+                for item, message, address, contact in rows
+            ]
+
+    def _claimable(self, now: datetime) -> Select[tuple[int]]:
+        ahead = aliased(OutboxItem)
+        # Another row of the same person goes first: it has a higher priority, or the same
+        # priority and is older, or it is in flight right now.
+        blocked_by = exists().where(
+            ahead.contact_id == OutboxItem.contact_id,
+            ahead.id != OutboxItem.id,
+            or_(
+                ahead.priority > OutboxItem.priority,
+                and_(ahead.priority == OutboxItem.priority, ahead.id < OutboxItem.id),
+                ahead.claimed_until > now,
+            ),
+        )
+        query = (
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.due_at <= now,
+                OutboxItem.channel.in_(list(self.adapters)),
+                _unclaimed(now),
+                ~blocked_by,
+            )
+            .order_by(OutboxItem.priority.desc(), OutboxItem.due_at, OutboxItem.id)
+            .limit(self.batch_size)
+        )
+        if self.database.is_postgresql:
+            # Rows another dispatcher is claiming right now are skipped, not waited for.
+            query = query.with_for_update(of=OutboxItem, skip_locked=True)
+        return query
+
+    # --- sending ---
+
+    def _deliver(self, claimed: Claimed) -> None:
+        try:
+            self._deliver_one(claimed)
+        except Exception:
+            # Never let one row kill the batch; the lease makes it claimable again later.
+            log.exception("unexpected error delivering outbox row %s", claimed.outbox_id)
+
+    def _deliver_one(self, claimed: Claimed) -> None:
+        outbound = claimed.outbound
+        if claimed.skip_reason is not None:
+            self._finish(claimed, MessageStatus.FAILED, error=("skipped", claimed.skip_reason))
+            return
+        per_address = self._per_address.get(outbound.channel)
+        if per_address is not None:
+            wait = per_address.wait_for(outbound.address)
+            if wait > 0:
+                # Not this person's turn yet (e.g. Telegram: one message a second per chat).
+                self._postpone(claimed, wait, error=None, count_attempt=False)
+                return
+        self._buckets[outbound.channel].acquire(self._sleep)
+        adapter = self.adapters[outbound.channel]
+        try:
+            sent = adapter.send(outbound)
+        except ChannelError as error:
+            self._failed(claimed, error)
+            return
+        self._finish(claimed, MessageStatus.SENT, provider_id=sent.provider_id)
+
+    def _failed(self, claimed: Claimed, error: ChannelError) -> None:
+        attempt = claimed.attempts + 1
+        detail = str(error)[:500]
+        if not error.permanent and attempt < MAX_ATTEMPTS:
+            delay = backoff(attempt, error.retry_after)
+            log.warning(
+                "message %s: transient failure (%s), retry %d in %.1f s",
+                claimed.outbound.message_id,
+                detail,
+                attempt,
+                delay,
+            )
+            self._postpone(claimed, delay, error=detail, count_attempt=True)
+            return
+        log.warning("message %s: giving up: %s", claimed.outbound.message_id, detail)
+        self._finish(
+            claimed,
+            MessageStatus.FAILED,
+            error=(error.code or ("permanent" if error.permanent else "retries"), detail),
+            problem=error,
+        )
+
+    def _postpone(
+        self, claimed: Claimed, delay: float, *, error: str | None, count_attempt: bool
+    ) -> None:
+        now = clock.now()
+        values: dict[str, object] = {
+            "due_at": now + timedelta(seconds=delay),
+            "claimed_until": None,
+            "claimed_by": None,
+        }
+        if count_attempt:
+            values["attempts"] = OutboxItem.attempts + 1
+        if error is not None:
+            values["last_error"] = error
+        with self.database.write() as session:
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == claimed.outbox_id, OutboxItem.claimed_by == self.worker_id)
+                .values(**values)
+            )
+
+    def _finish(
+        self,
+        claimed: Claimed,
+        status: MessageStatus,
+        *,
+        provider_id: str | None = None,
+        error: tuple[str, str] | None = None,
+        problem: ChannelError | None = None,
+    ) -> None:
+        now = clock.now()
+        with self.database.write() as session:
+            deleted = session.execute(
+                delete(OutboxItem).where(
+                    OutboxItem.id == claimed.outbox_id,
+                    OutboxItem.claimed_by == self.worker_id,
+                )
+            )
+            removed = cast("CursorResult[Any]", deleted).rowcount
+            if not removed:
+                # Our lease expired and another dispatcher took the row over: its result
+                # counts, not ours.
+                log.warning("outbox row %s was taken over; not recording", claimed.outbox_id)
+                return
+            message = session.get(Message, claimed.outbound.message_id)
+            if message is None:
+                return
+            _record(session, message, status, now, provider_id=provider_id, error=error)
+            if problem is not None and problem.address_problem is not None:
+                address = session.get(ContactAddress, message.address_id)
+                if address is not None:
+                    detail = error[1] if error else str(problem)
+                    mark_address(session, address, problem.address_problem, now, detail=detail)
+
+
+def _record(
+    session: Session,
+    message: Message,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    provider_id: str | None,
+    error: tuple[str, str] | None,
+) -> None:
+    message.status = status
+    if status is MessageStatus.SENT:
+        message.sent_at = now
+        message.provider_id = provider_id
+    if error is not None:
+        message.error_code, message.error_detail = error[0][:16], error[1][:500]
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    return or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now)
+
+
+def _skip_reason(
+    message: Message, address: ContactAddress | None, contact: Contact | None
+) -> str | None:
+    if address is None or contact is None:
+        return "no address"
+    if message.kind in ALWAYS_DELIVERED_KINDS:
+        return None
+    if contact.opted_out_at is not None:
+        return "opted out"
+    if address.unreachable_at is not None:
+        return f"address unreachable ({address.unreachable_reason})"
+    return None

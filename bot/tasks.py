@@ -1,0 +1,48 @@
+"""The background tasks a worker runs, built from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from bot.channels.base import ChannelAdapter
+from bot.channels.simulator import SimulatorAdapter
+from bot.config import Settings
+from bot.conversation import ConversationService
+from bot.dispatch import Dispatcher
+from bot.runtime import shipped_runtime
+from bot.timeouts import expire_due_waits
+from bot.worker import Task
+from storage.db import Database
+
+
+@dataclass
+class Background:
+    """Tasks, and what to close when the worker stops."""
+
+    tasks: list[Task]
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
+
+def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
+    """An adapter per configured channel; the simulator is always there."""
+    adapters: list[ChannelAdapter] = [SimulatorAdapter()]
+    return adapters
+
+
+def build_background(settings: Settings, database: Database) -> Background:
+    """The dispatcher and the timeout sweeper, sharing one database."""
+    service = ConversationService(database, shipped_runtime(), settings)
+    dispatcher = Dispatcher(database, channel_adapters(settings))
+    return Background(
+        tasks=[
+            Task("dispatch", dispatcher.run_once, every=0.0),
+            Task("timeouts", partial(expire_due_waits, service), every=30.0),
+        ],
+        closers=[dispatcher.close, database.dispose],
+    )

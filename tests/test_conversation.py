@@ -1,0 +1,189 @@
+"""The conversation service: one message in, one transaction, replies in the outbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from bot import clock
+from bot.conversation import ConversationService, InboundMessage
+from bot.extensions import relais
+from bot.timeouts import expire_due_waits
+from storage.db import Database
+from storage.models import (
+    Case,
+    Channel,
+    Contact,
+    ContactAddress,
+    Conversation,
+    Direction,
+    Message,
+    OutboxItem,
+)
+
+from .conftest import FrozenClock
+
+PERSON = "+33639980101"
+
+
+@pytest.fixture
+def service(app: Flask) -> ConversationService:
+    return relais(app).conversations
+
+
+def _text(text: str, provider_id: str | None = None, **extra: object) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.SMS,
+        address=PERSON,
+        text=text,
+        received_at=clock.now(),
+        provider_id=provider_id,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _count(db: Database, model: Any, *where: Any) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_a_first_message_creates_the_person_and_starts_first_contact(
+    service: ConversationService, db: Database
+) -> None:
+    handled = service.handle(_text("Bonjour", "SM1"))
+    assert not handled.duplicate
+    assert handled.replies
+    # The language menu, in the default language (French), queued in the outbox.
+    assert handled.replies[0].text is not None
+    assert handled.replies[0].text.startswith("Bonjour")
+    assert "Français" in (handled.replies[0].payload or {})["choices"]
+    with db.read() as session:
+        contact = session.scalars(select(Contact)).one()
+        run = session.scalars(select(Conversation)).one()
+    assert contact.last_seen_at is not None
+    assert (run.flow, run.status) == ("first_contact", "active")
+    assert _count(db, OutboxItem) == len(handled.replies)
+
+
+def test_a_provider_id_seen_before_changes_nothing(
+    service: ConversationService, db: Database
+) -> None:
+    first = service.handle(_text("Bonjour", "SM1"))
+    again = service.handle(_text("Bonjour", "SM1"))
+    assert again.duplicate
+    assert again.replies == []
+    assert _count(db, Message, Message.direction == Direction.IN) == 1
+    assert _count(db, OutboxItem) == len(first.replies)
+
+
+def test_the_channel_language_hint_picks_the_first_language(service: ConversationService) -> None:
+    handled = service.handle(_text("hi", "SM1", language_hint="uk-UA"))
+    assert handled.replies[0].text is not None
+    assert "Relais" in handled.replies[0].text
+    assert handled.replies[0].text != service.handle(_text("x", "SM2")).replies[0].text
+
+
+def test_two_messages_sent_at_once_are_handled_one_after_the_other(
+    service: ConversationService, db: Database
+) -> None:
+    service.handle(_text("Bonjour", "SM1"))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def send(text: str, sid: str) -> None:
+        barrier.wait()
+        try:
+            service.handle(_text(text, sid))
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=send, args=("1", "SM2")),
+        threading.Thread(target=send, args=("oui", "SM3")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with db.read() as session:
+        runs = session.scalars(select(Conversation)).all()
+        contacts = session.scalar(select(func.count()).select_from(Contact))
+    # Still one person with one run: both answers went through the same conversation.
+    assert contacts == 1
+    assert len(runs) == 1
+    assert runs[0].state["results"].get("language") == "fr"
+
+
+def test_the_first_messages_of_a_new_person_at_once_create_one_contact(
+    service: ConversationService, db: Database
+) -> None:
+    barrier = threading.Barrier(3)
+
+    def send(sid: str) -> None:
+        barrier.wait()
+        service.handle(_text("Bonjour", sid))
+
+    threads = [threading.Thread(target=send, args=(f"SM{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert _count(db, Contact) == 1
+    assert _count(db, Message, Message.direction == Direction.IN) == 3
+
+
+def test_writing_after_first_contact_reaches_the_team(
+    service: ConversationService, db: Database
+) -> None:
+    with db.write() as session:
+        contact = Contact(created_at=clock.now(), fields={}, language="fr")
+        contact.addresses.append(
+            ContactAddress(channel=Channel.SMS, address=PERSON, created_at=clock.now())
+        )
+        session.add(contact)
+        session.flush()
+        session.add(
+            Conversation(
+                contact_id=contact.id,
+                flow="first_contact",
+                status="completed",
+                state={},
+                started_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+    first = service.handle(_text("Merci pour hier", "SM1"))
+    second = service.handle(_text("Vous pouvez m'appeler ?", "SM2"))
+    assert first.replies[0].text is not None
+    assert first.replies[0].text.startswith("Merci, votre message est bien arrivé")
+    assert second.replies
+    # Two messages, one case for the team, and no new first contact.
+    assert _count(db, Case, Case.reason == "message_received") == 1
+    assert _count(db, Contact) == 1
+    assert _count(db, Conversation, Conversation.flow == "first_contact") == 1
+
+
+def test_timeouts_send_one_reminder_then_end_the_week_as_missed(
+    service: ConversationService, db: Database, frozen_clock: FrozenClock
+) -> None:
+    started = service.start(Channel.SMS, PERSON, "weekly_checkin", clock.now(), language="fr")
+    assert len(started.replies) == 1
+    assert expire_due_waits(service, clock.now()) == 0
+
+    frozen_clock.advance(timedelta(hours=25))
+    assert expire_due_waits(service, clock.now()) == 1
+    # Nothing more is due until 72 hours.
+    assert expire_due_waits(service, clock.now()) == 0
+    frozen_clock.advance(timedelta(hours=48))
+    assert expire_due_waits(service, clock.now()) == 1
+    with db.read() as session:
+        run = session.scalars(select(Conversation)).one()
+        sent = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
+    assert (run.status, run.outcome) == ("completed", "missed")
+    assert len(sent) == 2  # the question and one reminder

@@ -1,0 +1,291 @@
+"""The outbox dispatcher: order, priority, retries, permanent failures, leases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import clock, outbox
+from bot.channels.base import AddressProblem, ChannelError, Outbound, RateLimit, Sent
+from bot.dispatch import Dispatcher, backoff
+from storage.db import Database
+from storage.models import (
+    Case,
+    Channel,
+    CheckinEnrolment,
+    Contact,
+    ContactAddress,
+    Message,
+    OutboxItem,
+)
+
+from .conftest import FrozenClock
+
+
+class ScriptedAdapter:
+    """Records what it sends; raises the errors it is given, in order, first."""
+
+    channels: tuple[Channel, ...] = (Channel.TELEGRAM,)
+
+    def __init__(self, per_address: float | None = None) -> None:
+        self.sent: list[Outbound] = []
+        self.errors: list[ChannelError] = []
+        self.per_address = per_address
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def rate_limit(self, channel: Channel) -> RateLimit:
+        return RateLimit(per_second=10_000.0, per_address_per_second=self.per_address)
+
+    def send(self, outbound: Outbound) -> Sent:
+        with self._lock:
+            if self.errors:
+                raise self.errors.pop(0)
+            self.sent.append(outbound)
+            return Sent(provider_id=f"{outbound.address}:{len(self.sent)}")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def adapter() -> ScriptedAdapter:
+    return ScriptedAdapter()
+
+
+@pytest.fixture
+def dispatcher(db: Database, adapter: ScriptedAdapter) -> Iterator[Dispatcher]:
+    instance = Dispatcher(db, [adapter], worker_id="test-dispatcher", sleep=lambda _s: None)
+    yield instance
+    instance.close()
+
+
+def _person(db: Database, chat: str, *, enrolled: bool = False) -> int:
+    now = clock.now()
+    with db.write() as session:
+        contact = Contact(created_at=now, fields={})
+        contact.addresses.append(
+            ContactAddress(channel=Channel.TELEGRAM, address=chat, created_at=now)
+        )
+        session.add(contact)
+        session.flush()
+        if enrolled:
+            session.add(
+                CheckinEnrolment(
+                    contact_id=contact.id,
+                    channel=Channel.TELEGRAM,
+                    language="fr",
+                    timezone="Europe/Paris",
+                    weekday=0,
+                    minute_of_day=600,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return contact.id
+
+
+def _queue(db: Database, contact_id: int, text: str, priority: int = 0) -> int:
+    with db.write() as session:
+        address = session.scalars(
+            select(ContactAddress).where(ContactAddress.contact_id == contact_id)
+        ).one()
+        message = outbox.enqueue(session, address, text, clock.now(), priority=priority)
+        return message.id
+
+
+def _pending(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(OutboxItem)) or 0
+
+
+def _drain(dispatcher: Dispatcher, clock_: FrozenClock | None = None, rounds: int = 20) -> None:
+    for _ in range(rounds):
+        if not dispatcher.run_once() and clock_ is None:
+            return
+        if clock_ is not None:
+            clock_.advance(timedelta(hours=1))
+
+
+def test_it_sends_and_records_the_provider_id(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    contact = _person(db, "1001")
+    message_id = _queue(db, contact, "Bonjour")
+    assert dispatcher.run_once() == 1
+    assert [o.text for o in adapter.sent] == ["Bonjour"]
+    with db.read() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        assert (message.status, message.provider_id) == ("sent", "1001:1")
+        assert message.sent_at is not None
+    assert _pending(db) == 0
+
+
+def test_messages_to_one_person_leave_in_order(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    first, second = _person(db, "1001"), _person(db, "1002")
+    for n in range(3):
+        _queue(db, first, f"first {n}")
+        _queue(db, second, f"second {n}")
+    # One head of queue per person per batch: three batches for three messages each.
+    assert dispatcher.run_once() == 2
+    assert dispatcher.run_once() == 2
+    assert dispatcher.run_once() == 2
+    assert dispatcher.run_once() == 0
+    to_first = [o.text for o in adapter.sent if o.address == "1001"]
+    assert to_first == ["first 0", "first 1", "first 2"]
+
+
+def test_a_danger_reply_overtakes_what_is_queued_for_the_person(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    contact = _person(db, "1001")
+    _queue(db, contact, "check-in question")
+    _queue(db, contact, "Call 3114 now", priority=outbox.PRIORITY_URGENT)
+    _drain(dispatcher)
+    assert [o.text for o in adapter.sent] == ["Call 3114 now", "check-in question"]
+
+
+def test_a_transient_failure_is_retried_later_and_holds_the_queue(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter, frozen_clock: FrozenClock
+) -> None:
+    contact = _person(db, "1001")
+    _queue(db, contact, "one")
+    _queue(db, contact, "two")
+    adapter.errors.append(ChannelError("429", permanent=False, retry_after=2.0))
+    assert dispatcher.run_once() == 1
+    assert adapter.sent == []
+    # Not before the provider's retry_after, and message two waits behind message one.
+    frozen_clock.advance(timedelta(seconds=1.5))
+    assert dispatcher.run_once() == 0
+    frozen_clock.advance(timedelta(minutes=10))
+    _drain(dispatcher)
+    assert [o.text for o in adapter.sent] == ["one", "two"]
+    with db.read() as session:
+        assert session.scalars(select(Message.status)).all() == ["sent", "sent"]
+
+
+def test_a_permanent_failure_stops_retries_and_marks_the_address(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    contact = _person(db, "1001", enrolled=True)
+    first = _queue(db, contact, "one")
+    _queue(db, contact, "two")
+    adapter.errors.append(
+        ChannelError(
+            "Forbidden: bot was blocked by the user",
+            permanent=True,
+            code="403",
+            address_problem=AddressProblem.BLOCKED,
+        )
+    )
+    _drain(dispatcher)
+    assert adapter.sent == []
+    with db.read() as session:
+        messages = session.scalars(select(Message).order_by(Message.id)).all()
+        address = session.scalars(select(ContactAddress)).one()
+        case = session.scalars(select(Case)).one()
+    assert messages[0].id == first
+    assert (messages[0].status, messages[0].error_code) == ("failed", "403")
+    # Nothing more is tried on a blocked address.
+    assert (messages[1].status, messages[1].error_code) == ("failed", "skipped")
+    assert address.unreachable_at is not None
+    assert (case.reason, case.priority) == ("delivery_failure", "high")
+    assert _pending(db) == 0
+
+
+def test_nothing_is_sent_to_someone_who_opted_out_except_safety_replies(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    contact = _person(db, "1001")
+    with db.write() as session:
+        person = session.get(Contact, contact)
+        assert person is not None
+        person.opted_out_at = clock.now()
+    _queue(db, contact, "weekly check-in")
+    with db.write() as session:
+        address = session.scalars(select(ContactAddress)).one()
+        outbox.enqueue(session, address, "Call 3114", clock.now(), kind="safety")
+    _drain(dispatcher)
+    assert [o.text for o in adapter.sent] == ["Call 3114"]
+
+
+def test_an_expired_lease_lets_another_dispatcher_take_the_row(
+    db: Database, adapter: ScriptedAdapter, frozen_clock: FrozenClock
+) -> None:
+    contact = _person(db, "1001")
+    _queue(db, contact, "hello")
+    crashed = Dispatcher(db, [adapter], worker_id="crashed")
+    survivor = Dispatcher(db, [adapter], worker_id="survivor")
+    try:
+        assert len(crashed.claim(clock.now())) == 1  # then it dies without sending
+        assert survivor.run_once() == 0
+        frozen_clock.advance(timedelta(minutes=2))
+        assert survivor.run_once() == 1
+    finally:
+        crashed.close()
+        survivor.close()
+    assert [o.text for o in adapter.sent] == ["hello"]
+
+
+def test_two_dispatchers_never_send_the_same_row(db: Database, adapter: ScriptedAdapter) -> None:
+    for n in range(40):
+        contact = _person(db, f"20{n:02d}")
+        _queue(db, contact, f"message {n}")
+        _queue(db, contact, f"follow-up {n}")
+    dispatchers = [Dispatcher(db, [adapter], worker_id=f"d{i}", batch_size=7) for i in range(2)]
+
+    def drain(dispatcher: Dispatcher) -> None:
+        while dispatcher.run_once() or _pending(db):
+            pass
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for dispatcher in dispatchers:
+        dispatcher.close()
+    sent = [o.message_id for o in adapter.sent]
+    assert len(sent) == 80
+    assert len(set(sent)) == 80
+
+
+def test_one_message_a_second_per_chat_postpones_instead_of_waiting(
+    db: Database, frozen_clock: FrozenClock
+) -> None:
+    adapter = ScriptedAdapter(per_address=1.0)
+    dispatcher = Dispatcher(db, [adapter], worker_id="slow-chat")
+    contact = _person(db, "1001")
+    _queue(db, contact, "one")
+    _queue(db, contact, "two")
+    try:
+        dispatcher.run_once()
+        dispatcher.run_once()
+        assert [o.text for o in adapter.sent] == ["one"]
+        with db.read() as session:
+            due = session.scalars(select(OutboxItem.due_at)).one()
+        assert due > clock.now()
+    finally:
+        dispatcher.close()
+
+
+def test_closing_the_dispatcher_closes_its_adapters(
+    dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    dispatcher.close()
+    assert adapter.closed
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 12])
+def test_backoff_grows_and_honours_retry_after(attempt: int) -> None:
+    delay = backoff(attempt)
+    ceiling = min(3600.0, 2.0 * 2 ** (attempt - 1))
+    assert ceiling / 2 <= delay <= ceiling
+    assert backoff(attempt, retry_after=4000.0) == 4000.0
