@@ -26,6 +26,9 @@ from bot.i18n import negotiate
 from bot.runtime import FlowRuntime
 from storage.db import Database
 from storage.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
     Channel,
     Contact,
     ContactAddress,
@@ -114,6 +117,16 @@ class ConversationService:
             for hook in self.hooks:
                 if hook(session, contact, address, message):
                     return handled
+            held = held_case(session, contact.id)
+            if held is not None:
+                # A worker is talking with the person: the flows stay quiet, the message
+                # goes to the case, where the worker sees it arrive.
+                message.case_id = held.id
+                held.events.append(
+                    CaseEvent(kind="inbound", message_id=message.id, created_at=message.created_at)
+                )
+                handled.case_ids = [held.id]
+                return handled
             applied = self._run_flows(session, contact, address, message, inbound.received_at)
             handled.replies = applied.messages
             handled.case_ids = [case.id for case in applied.cases]
@@ -317,6 +330,16 @@ def reply_address(session: Session, contact_id: int) -> ContactAddress | None:
         select(ContactAddress)
         .where(ContactAddress.contact_id == contact_id)
         .order_by(ContactAddress.last_inbound_at.desc().nulls_last(), ContactAddress.id.desc())
+        .limit(1)
+    )
+
+
+def held_case(session: Session, contact_id: int) -> Case | None:
+    """The case a worker currently holds for this person, if any."""
+    return session.scalar(
+        select(Case)
+        .where(Case.contact_id == contact_id, Case.status == CaseStatus.CLAIMED)
+        .order_by(Case.claimed_at.desc())
         .limit(1)
     )
 

@@ -187,3 +187,30 @@ def test_timeouts_send_one_reminder_then_end_the_week_as_missed(
         sent = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
     assert (run.status, run.outcome) == ("completed", "missed")
     assert len(sent) == 2  # the question and one reminder
+
+
+def test_while_a_worker_holds_a_case_messages_go_to_the_case_not_the_flows(
+    service: ConversationService, db: Database
+) -> None:
+    service.handle(_text("Bonjour", "SM1"))
+    with db.write() as session:
+        contact = session.scalars(select(Contact)).one()
+        session.add(
+            Case(
+                contact_id=contact.id,
+                reason="asked_for_person",
+                status="claimed",
+                opened_at=clock.now(),
+                claimed_at=clock.now(),
+            )
+        )
+    waiting_before = _count(db, OutboxItem)
+    handled = service.handle(_text("Je voudrais parler à quelqu'un", "SM2"))
+    assert handled.replies == []
+    assert len(handled.case_ids) == 1
+    assert _count(db, OutboxItem) == waiting_before
+    with db.read() as session:
+        case = session.scalars(select(Case)).one()
+        inbound = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
+        assert [event.kind for event in case.events] == ["inbound"]
+    assert inbound.case_id == case.id
