@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "FALLBACK_LANGUAGES",
     "ChoiceOption",
     "fold",
+    "made_of_phrases",
     "match_choice",
     "normalise_digits",
     "parse_date",
@@ -27,7 +29,7 @@ __all__ = [
 
 # Words are looked up in the person's language first, then in these: French is the
 # association's language and English the one most people fall back on.
-_FALLBACK_LANGUAGES = ("fr", "en")
+FALLBACK_LANGUAGES = ("fr", "en")
 
 # Longer numbers are not answers to anything we ask, and int() refuses over 4300 digits.
 _MAX_NUMBER_DIGITS = 18
@@ -138,7 +140,7 @@ class _Lexicon:
 def _with_fallbacks(tables: Mapping[str, _Lexicon]) -> dict[str, _Lexicon]:
     """Each language's lexicon merged over the fallbacks, so the person's own words win."""
     fallbacks = _Lexicon({})
-    for language in reversed(_FALLBACK_LANGUAGES):
+    for language in reversed(FALLBACK_LANGUAGES):
         fallbacks = tables[language].merged(fallbacks)
     merged = {language: lexicon.merged(fallbacks) for language, lexicon in tables.items()}
     merged[""] = fallbacks  # a language without words of its own
@@ -598,3 +600,33 @@ def match_choice(text: str, options: Sequence[ChoiceOption]) -> int | None:
         or any(_contains(answer, keyword) for keyword in _keyword_phrases(option))
     }
     return contained.pop() if len(contained) == 1 else None
+
+
+# ---------------------------------------------------------------------------- skipping
+
+
+def _words(text: str) -> tuple[str, ...]:
+    # Punctuation and symbols ("," "!" "-" "🙂") are not words: "Non, merci !" is two words.
+    return tuple(token for token in _tokens(text) if token[0].isalnum() or token[0] == "_")
+
+
+def made_of_phrases(text: str, phrases: Sequence[str]) -> bool:
+    """True when the answer is nothing but one or more of `phrases`, one after another.
+
+    Words are compared folded (case, accents, curly apostrophes) and punctuation between
+    them is ignored: with "non, merci, rien", "Non." and "non merci !" are made of phrases,
+    "non, aidez-moi" is not ("aidez" is no phrase). An answer without words never is.
+    """
+    answer = _words(text)
+    needles = {words for words in (_words(phrase) for phrase in phrases) if words}
+    if not answer or not needles:
+        return False
+    # reached[i]: the first i words are a sequence of phrases.
+    reached = [True] + [False] * len(answer)
+    for start in range(len(answer)):
+        if reached[start]:
+            for words in needles:
+                end = start + len(words)
+                if answer[start:end] == words:
+                    reached[end] = True
+    return reached[-1]

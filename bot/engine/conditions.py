@@ -217,6 +217,10 @@ class Condition:
         """True when the condition holds for the values `lookup` gives."""
         return truthy(self.tree.evaluate(lookup))
 
+    def value(self, lookup: Lookup) -> Any:
+        """The expression's own value (a total, a name's value, a truth), for `set`."""
+        return self.tree.evaluate(lookup)
+
     def names(self) -> tuple[str, ...]:
         """Every name the condition reads."""
         return tuple(self.tree.names())

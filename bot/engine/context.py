@@ -15,7 +15,7 @@ from bot.engine.events import (
     MessageCreated,
     ResultSaved,
 )
-from bot.engine.model import Text
+from bot.engine.model import Expression, Text
 from bot.engine.text import Translations, Translator, fill, for_language
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
@@ -86,7 +86,10 @@ class Context:
         return fill(template, lambda name: values[name] if name in values else self.lookup(name))
 
     def value_of(self, template: Any) -> Any:
-        """A `set` value: non-strings as written, `{name}` alone keeps the value's type."""
+        """A `set` value: an expression computed, other non-strings as written, `{name}` alone
+        keeps the value's type, other strings are templates."""
+        if isinstance(template, Expression):
+            return template.evaluate(self.lookup)
         if not isinstance(template, str):
             return template
         match = _ONLY_PLACEHOLDER.match(template)

@@ -116,7 +116,7 @@ def iter_messages(flow: Flow) -> Iterator[FlowMessage]:
 
 
 def _kind(path: tuple[str | int, ...]) -> str:
-    if path[-1] == "keywords":
+    if str(path[-1]).endswith("keywords"):  # an option's keywords, ask_text's skip_keywords
         return "keywords"
     if path[0] in {"options", "labels"}:
         return "label"

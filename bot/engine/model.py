@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -95,6 +97,35 @@ def _parse_when(value: Any) -> Any:
 
 
 When = Annotated[Condition | None, BeforeValidator(_parse_when)]
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A value computed in the condition language: `{expr: "results.a + results.b"}`."""
+
+    condition: Condition
+
+    @property
+    def source(self) -> str:
+        """The expression as written."""
+        return self.condition.source
+
+    def evaluate(self, lookup: Callable[[str], Any]) -> Any:
+        """The expression's value (a missing name is none; a total of non-numbers is none)."""
+        return self.condition.value(lookup)
+
+
+def parse_expression(value: Any) -> Expression:
+    """`{expr: "…"}` → Expression; anything else is a ValueError with a readable message."""
+    if not isinstance(value, dict) or set(value) != {"expr"}:
+        raise ValueError('a computed value is written {expr: "results.a + results.b"}')
+    source = value["expr"]
+    if not isinstance(source, str | int | float) or isinstance(source, bool):
+        raise ValueError("expr: an expression is expected (quote it)")
+    try:
+        return Expression(parse_condition(str(source)))
+    except ConditionError as error:
+        raise ValueError(f"bad expression {source!r}: {error}") from error
 
 
 class NextRule(Strict):

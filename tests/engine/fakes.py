@@ -59,6 +59,7 @@ FRENCH: Catalog = {
     "Wednesday": "Mercredi",
     "Saturday": "Samedi",
     "Thank you {first_name}. See you on {checkin_day}.": "Merci {first_name}. À bientôt.",
+    "no, nothing, no thanks, thanks": "non, rien, rien du tout, non merci, merci, ça va",
     "Sorry, I did not understand. Please answer yes or no.": (
         "Désolé, je n'ai pas compris. Répondez oui ou non."
     ),

@@ -109,3 +109,16 @@ def test_a_condition_on_a_name_no_step_saves_is_fine() -> None:
         "  done:\n    end:\n"
     )
     assert parse_flow(source, "sample.yaml").start == "route"
+
+
+def test_skip_keywords_are_listed_as_keywords_never_sent() -> None:
+    source = (
+        "flow: sample\nsteps:\n  note:\n    ask_text: Anything to add?\n"
+        '    skip_keywords: "no, nothing"\n    next: done\n  done:\n    end:\n'
+    )
+    messages = list(iter_messages(parse_flow(source, "sample.yaml")))
+
+    assert [(m.msgid, m.line, m.kind) for m in messages] == [
+        ("Anything to add?", 4, "message"),
+        ("no, nothing", 5, "keywords"),
+    ]

@@ -221,3 +221,47 @@ def test_options_accept_a_label_shorthand_and_keep_their_order() -> None:
 def test_scale_labels_must_be_on_the_scale() -> None:
     with pytest.raises(ValueError, match=r"labels outside the scale: \[9\]"):
         AskScale.model_validate({"ask_scale": "How?", "from": 0, "to": 5, "labels": {9: "x"}})
+
+
+SET_FLOW = """\
+flow: sample
+steps:
+  total:
+    set:
+      results.total: VALUE
+    next: done
+  done:
+    end:
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            '{expr: "results.a +"}',
+            "5: step 'total': set.results.total: bad expression 'results.a +': "
+            "expected a value, found end of condition (column 12)",
+        ),
+        (
+            '{expr: "a + b"}',
+            "5: step 'total': set.results.total: bad expression 'a + b': "
+            "unknown name 'a': use results.<name> or contact.<name> (column 1)",
+        ),
+        (
+            '{exp: "results.a"}',
+            "5: step 'total': set.results.total: "
+            'a computed value is written {expr: "results.a + results.b"}',
+        ),
+        (
+            "[1, 2]",
+            "5: step 'total': set.results.total: expected a value, a template "
+            '("{results.x}") or an expression ({expr: "…"}), not a list',
+        ),
+    ],
+    ids=["syntax", "bare_name", "misspelt_key", "list"],
+)
+def test_it_reports_a_bad_set_expression_on_its_line(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    assert problems_of(tmp_path, SET_FLOW.replace("VALUE", value)) == [problem]
