@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import click
 import sqlalchemy.exc
 
+from bot import clock
 from bot.accounts import AccountError, create_user
 from bot.app import configure_logging, create_app
 from bot.config import SHIPPED_LANGUAGES, ConfigError, Settings, parse_port
@@ -192,15 +194,14 @@ def flows_check(flows_dir: Path | None, locales_dir: Path | None) -> None:
 def chat(language: str | None, flow: str | None, address: str, channel: str) -> None:
     """Talk to the flows in the terminal, stored on the configured database."""
     import bot.chat as terminal
-    from bot.conversation import ConversationService
-    from bot.runtime import shipped_runtime
+    from bot.services import conversation_service
 
     settings = load_settings()
     if language is not None:
         settings = settings.with_overrides({"default_language": language})
     database = Database(settings.database_url)
     migrate.upgrade(database.engine)
-    service = ConversationService(database, shipped_runtime(), settings)
+    service = conversation_service(database, settings)
     session = terminal.ChatSession(service, address, channel, click.echo)
     if flow is not None:
         session.start(flow, language)
@@ -215,6 +216,45 @@ def chat(language: str | None, flow: str | None, address: str, channel: str) -> 
     finally:
         click.echo()
         database.dispose()
+
+
+@main.group()
+def checkins() -> None:
+    """Weekly check-ins."""
+
+
+@checkins.command("tick")
+@click.option(
+    "--now",
+    "now_text",
+    help="Run the pass as if it were this time (ISO 8601 with an offset); default: now.",
+)
+def checkins_tick(now_text: str | None) -> None:
+    """Run one scheduler pass: start every check-in that is due."""
+    from bot import checkins as scheduler
+    from bot.services import conversation_service
+
+    settings = load_settings()
+    now = parse_instant(now_text) if now_text else None
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        service = conversation_service(database, settings)
+        started = scheduler.tick(service, now or clock.now())
+    finally:
+        database.dispose()
+    click.echo(f"{started} check-in(s) handled.")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with its offset (a bare local time would be ambiguous)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint="--now") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the offset, e.g. 2026-10-26T10:00+01:00", param_hint="--now")
+    return moment
 
 
 @main.group()

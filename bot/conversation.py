@@ -12,15 +12,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.config import Settings
 from bot.effects import Applied, apply_events
 from bot.engine.context import ContactView
+from bot.engine.events import Event, ResultSaved
 from bot.engine.runner import Sprint, StateError
 from bot.i18n import negotiate
 from bot.runtime import FlowRuntime
@@ -86,6 +88,19 @@ class InboundHook(Protocol):
     ) -> bool: ...
 
 
+class RunEndHook(Protocol):
+    """Told when a run ends, with its outcome and everything it collected."""
+
+    def __call__(
+        self,
+        session: Session,
+        conversation: Conversation,
+        outcome: str,
+        results: dict[str, Any],
+        now: datetime,
+    ) -> None: ...
+
+
 class ConversationService:
     """Turns inbound messages into state changes and queued replies."""
 
@@ -95,17 +110,19 @@ class ConversationService:
         runtime: FlowRuntime,
         settings: Settings,
         hooks: Sequence[InboundHook] = (),
+        run_end_hooks: Sequence[RunEndHook] = (),
     ) -> None:
         self.database = database
         self.runtime = runtime
         self.settings = settings
         self.hooks = list(hooks)
+        self.run_end_hooks = list(run_end_hooks)
 
     def handle(self, inbound: InboundMessage) -> Handled:
         """Handle one message in one transaction; a provider id seen before changes nothing."""
         with self.database.write() as session:
             address = self._find_or_create_address(session, inbound)
-            contact = self._lock_contact(session, address.contact_id)
+            contact = self.lock_contact(session, address.contact_id)
             message = self._store_inbound(session, address, inbound)
             if message is None:
                 return Handled(contact_id=contact.id, message_id=None, duplicate=True)
@@ -146,16 +163,10 @@ class ConversationService:
             address = self._find_or_create_address(
                 session, InboundMessage(channel, address_text, "", now)
             )
-            contact = self._lock_contact(session, address.contact_id)
+            contact = self.lock_contact(session, address.contact_id)
             if language is not None:
                 contact.language = language
-            current = active_conversation(session, contact.id)
-            if current is not None:
-                end_conversation(current, now, RunStatus.INTERRUPTED, "interrupted")
-                session.flush()
-            conversation = start_conversation(session, contact, flow, now)
-            sprint = self.runtime.runner.start(flow, self.contact_view(contact), now)
-            applied = self.apply_sprint(session, contact, address, conversation, sprint, now)
+            _, applied = self.start_locked(session, contact, address, flow, now)
             return Handled(
                 contact_id=contact.id,
                 message_id=None,
@@ -163,10 +174,32 @@ class ConversationService:
                 case_ids=[case.id for case in applied.cases],
             )
 
+    def start_locked(
+        self,
+        session: Session,
+        contact: Contact,
+        address: ContactAddress,
+        flow: str,
+        now: datetime,
+        *,
+        priority: int = outbox.PRIORITY_NORMAL,
+    ) -> tuple[Conversation, Applied]:
+        """Start `flow` inside the caller's transaction, the contact already locked."""
+        current = active_conversation(session, contact.id)
+        if current is not None:
+            end_conversation(current, now, RunStatus.INTERRUPTED, "interrupted")
+            session.flush()
+        conversation = start_conversation(session, contact, flow, now)
+        sprint = self.runtime.runner.start(flow, self.contact_view(contact), now)
+        applied = self.apply_sprint(
+            session, contact, address, conversation, sprint, now, priority=priority
+        )
+        return conversation, applied
+
     def expire_wait(self, contact_id: int, now: datetime) -> Handled:
         """Apply the due timeouts of the person's waiting run (reminders, missed)."""
         with self.database.write() as session:
-            contact = self._lock_contact(session, contact_id)
+            contact = self.lock_contact(session, contact_id)
             handled = Handled(contact_id=contact.id, message_id=None)
             conversation = active_conversation(session, contact.id)
             if conversation is None or conversation.wait_until is None:
@@ -225,7 +258,8 @@ class ConversationService:
             ).one()
         return address
 
-    def _lock_contact(self, session: Session, contact_id: int) -> Contact:
+    def lock_contact(self, session: Session, contact_id: int) -> Contact:
+        """Load the person for writing; one message of theirs is handled at a time."""
         # Messages from one person are handled one at a time. SQLite already serialises
         # writers (BEGIN IMMEDIATE); PostgreSQL needs the row lock.
         query = select(Contact).where(Contact.id == contact_id)
@@ -288,6 +322,8 @@ class ConversationService:
         conversation: Conversation,
         sprint: Sprint,
         now: datetime,
+        *,
+        priority: int = outbox.PRIORITY_NORMAL,
     ) -> Applied:
         """Store a sprint's state and apply its events."""
         applied = apply_events(
@@ -299,13 +335,20 @@ class ConversationService:
             conversation_id=conversation.id,
             default_language=self.settings.default_language,
             default_timezone=self.settings.timezone,
+            priority=priority,
         )
         conversation.updated_at = now
         conversation.claimed_until = None
         if sprint.state is None:
             outcome = sprint.outcome or "completed"
             status = RunStatus.FAILED if outcome == "failed" else RunStatus.COMPLETED
+            results = final_results(conversation.state, sprint.events)
             end_conversation(conversation, now, status, outcome)
+            # What the run collected stays readable (the case page shows it; erasure
+            # removes it with the rest of the person's data).
+            conversation.state = {"results": results}
+            for on_end in self.run_end_hooks:
+                on_end(session, conversation, outcome, results, now)
         else:
             conversation.state = sprint.state
             conversation.wait_until = sprint.wait_until
@@ -332,6 +375,13 @@ def reply_address(session: Session, contact_id: int) -> ContactAddress | None:
         .order_by(ContactAddress.last_inbound_at.desc().nulls_last(), ContactAddress.id.desc())
         .limit(1)
     )
+
+
+def final_results(state: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
+    """A run's results once it ended: what was stored, plus what its last sprint saved."""
+    results = dict(state.get("results", {}))
+    results.update({event.name: event.value for event in events if isinstance(event, ResultSaved)})
+    return results
 
 
 def held_case(session: Session, contact_id: int) -> Case | None:

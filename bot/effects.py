@@ -22,6 +22,7 @@ from bot.engine.events import (
     RunFailed,
 )
 from bot.engine.steps.enrol_checkins import WEEKDAYS
+from bot.schedule import Slot, next_due
 from storage.models import (
     Case,
     CaseEvent,
@@ -57,6 +58,7 @@ def apply_events(
     conversation_id: int | None,
     default_language: str,
     default_timezone: str,
+    priority: int = outbox.PRIORITY_NORMAL,
 ) -> Applied:
     """Store fields, open cases, enrol, and queue messages, in event order."""
     applied = Applied()
@@ -70,6 +72,7 @@ def apply_events(
                     now,
                     choices=event.choices,
                     conversation_id=conversation_id,
+                    priority=priority,
                 )
             )
         elif isinstance(event, FieldSaved):
@@ -188,7 +191,11 @@ def enrol(
     enrolment.weekday = WEEKDAYS.index(event.weekday)
     enrolment.minute_of_day = hours * 60 + minutes
     enrolment.consecutive_missed = 0
+    enrolment.ucla_monthly = contact.fields.get("ucla_agreed") is True
     enrolment.updated_at = now
+    enrolment.next_due_at = next_due(
+        Slot(enrolment.weekday, enrolment.minute_of_day, enrolment.timezone), now
+    )
     session.flush()
     session.add(
         EnrolmentChange(

@@ -31,12 +31,9 @@ class Relais:
     def conversations(self) -> ConversationService:
         """The conversation service, built on first use (it loads every flow)."""
         if self._conversations is None:
-            from bot.conversation import ConversationService
-            from bot.runtime import shipped_runtime
+            from bot.services import conversation_service
 
-            self._conversations = ConversationService(
-                self.database, shipped_runtime(), self.settings
-            )
+            self._conversations = conversation_service(self.database, self.settings)
         return self._conversations
 
 

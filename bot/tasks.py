@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from bot import checkins
 from bot.channels.base import ChannelAdapter
 from bot.channels.simulator import SimulatorAdapter
 from bot.config import Settings
-from bot.conversation import ConversationService
 from bot.dispatch import Dispatcher
-from bot.runtime import shipped_runtime
+from bot.services import conversation_service
 from bot.timeouts import expire_due_waits
 from bot.worker import Task
 from storage.db import Database
@@ -36,13 +36,14 @@ def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
 
 
 def build_background(settings: Settings, database: Database) -> Background:
-    """The dispatcher and the timeout sweeper, sharing one database."""
-    service = ConversationService(database, shipped_runtime(), settings)
+    """The dispatcher, the timeout sweeper and the check-in scheduler, on one database."""
+    service = conversation_service(database, settings)
     dispatcher = Dispatcher(database, channel_adapters(settings))
     return Background(
         tasks=[
             Task("dispatch", dispatcher.run_once, every=0.0),
             Task("timeouts", partial(expire_due_waits, service), every=30.0),
+            Task("checkins", partial(checkins.tick, service), every=60.0),
         ],
         closers=[dispatcher.close, database.dispose],
     )
