@@ -44,8 +44,11 @@ def create_app(
     Relais(settings=settings, database=Database(settings.database_url)).init_app(app)
 
     from bot import health
+    from bot.channels import telegram_webhook, twilio_webhook
 
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(twilio_webhook.blueprint)
+    app.register_blueprint(telegram_webhook.blueprint)
     return app
 
 

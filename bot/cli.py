@@ -258,6 +258,65 @@ def parse_instant(text: str) -> datetime:
 
 
 @main.group()
+def telegram() -> None:
+    """Telegram: register the webhook, or poll for local development."""
+
+
+@telegram.command("set-webhook")
+@click.option(
+    "--url", help="Where Telegram sends updates [default: $PUBLIC_URL/webhooks/telegram]."
+)
+def telegram_set_webhook(url: str | None) -> None:
+    """Ask Telegram to send messages here, signed with TELEGRAM_WEBHOOK_SECRET."""
+    from bot.channels.telegram_poll import TelegramUnavailable, set_webhook, webhook_url
+
+    settings = load_settings()
+    target = webhook_url(settings, url)
+    try:
+        set_webhook(settings, target)
+    except TelegramUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Telegram will send updates to {target}.")
+
+
+@telegram.command("poll")
+def telegram_poll() -> None:
+    """Receive Telegram messages by polling, for local development (removes the webhook)."""
+    from bot.channels.telegram_poll import TelegramUnavailable, poll
+    from bot.services import conversation_service
+
+    settings = load_settings()
+    if not settings.telegram_enabled:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "must be set to poll Telegram")
+    database = Database(settings.database_url)
+    migrate.upgrade(database.engine)
+    service = conversation_service(database, settings)
+    # The worker's dispatcher sends the replies the service queues, as in production.
+    background = build_background(settings, Database(settings.database_url))
+    worker = Worker(background.tasks, poll_seconds=settings.worker_poll_seconds)
+    thread = threading.Thread(target=worker.run, name="relais-worker", daemon=True)
+    thread.start()
+    stop = threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    click.echo("Polling Telegram for updates (Ctrl-C to stop).")
+    try:
+        count = poll(settings, service, stop)
+    except TelegramUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+        background.close()
+        database.dispose()
+    click.echo(f"Stopped after {count} update(s).")
+
+
+@main.group()
 def users() -> None:
     """Dashboard accounts."""
 

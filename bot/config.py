@@ -55,6 +55,12 @@ class Settings:
     timezone: str = "Europe/Paris"
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     worker_poll_seconds: float = 0.5
+    # Sending rates the providers accept (messages a second), per dispatcher process.
+    twilio_sms_rate: float = 1.0
+    twilio_whatsapp_rate: float = 20.0
+    twilio_per_number_rate: float | None = None
+    telegram_rate: float = 30.0
+    telegram_per_chat_rate: float = 1.0
     log_level: str = "INFO"
 
     @property
@@ -94,6 +100,11 @@ class Settings:
             timezone=env.get("RELAIS_TIMEZONE", "Europe/Paris", _timezone),
             encryption_keys=env.secret("RELAIS_ENCRYPTION_KEYS", _fernet_keys) or (),
             worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 0.5, _poll_seconds),
+            twilio_sms_rate=env.get("RELAIS_TWILIO_SMS_RATE", 1.0, _rate),
+            twilio_whatsapp_rate=env.get("RELAIS_TWILIO_WHATSAPP_RATE", 20.0, _rate),
+            twilio_per_number_rate=env.optional("RELAIS_TWILIO_PER_NUMBER_RATE", _rate),
+            telegram_rate=env.get("RELAIS_TELEGRAM_RATE", 30.0, _rate),
+            telegram_per_chat_rate=env.get("RELAIS_TELEGRAM_PER_CHAT_RATE", 1.0, _rate),
             log_level=env.get("RELAIS_LOG_LEVEL", "INFO", _log_level),
         )
 
@@ -256,6 +267,16 @@ def _poll_seconds(raw: str) -> float:
         raise ValueError(f"not a number of seconds: {raw!r}") from None
     if not 0.05 <= value <= 60:
         raise ValueError("choose between 0.05 and 60 seconds")
+    return value
+
+
+def _rate(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"not a number of messages a second: {raw!r}") from None
+    if not 0 < value <= 10_000:
+        raise ValueError("choose a rate above 0 and at most 10000 messages a second")
     return value
 
 

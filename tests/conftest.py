@@ -29,6 +29,9 @@ from storage import migrate
 from storage.db import Database
 from storage.models import Base
 
+# Local fake providers, reached through the real SDKs' HTTP path.
+pytest_plugins = ("tests.fakes.twilio", "tests.fakes.telegram")
+
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 # A Wednesday morning in Paris, in November (winter time, UTC+1).
 FROZEN_AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
