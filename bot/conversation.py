@@ -18,12 +18,13 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import outbox, texts
 from bot.config import Settings
 from bot.effects import Applied, apply_events
 from bot.engine.context import ContactView
 from bot.engine.events import Event, ResultSaved
 from bot.engine.runner import Sprint, StateError
+from bot.engine.text import for_language
 from bot.i18n import negotiate
 from bot.runtime import FlowRuntime
 from storage.db import Database
@@ -119,18 +120,38 @@ class ConversationService:
         self.run_end_hooks = list(run_end_hooks)
 
     def handle(self, inbound: InboundMessage) -> Handled:
-        """Handle one message in one transaction; a provider id seen before changes nothing."""
+        """Store the message, then act on it; a provider id seen before changes nothing.
+
+        Storing is its own transaction: whatever goes wrong afterwards, the person's
+        message is kept, and the worker processes it again (`retry_unprocessed`).
+        """
         with self.database.write() as session:
             address = self._find_or_create_address(session, inbound)
-            contact = self.lock_contact(session, address.contact_id)
             message = self._store_inbound(session, address, inbound)
             if message is None:
-                return Handled(contact_id=contact.id, message_id=None, duplicate=True)
-            handled = Handled(contact_id=contact.id, message_id=message.id)
-            address.last_inbound_at = inbound.received_at
-            contact.last_seen_at = inbound.received_at
-            if inbound.language_hint and not contact.language_hint:
-                contact.language_hint = inbound.language_hint[:16]
+                return Handled(contact_id=address.contact_id, message_id=None, duplicate=True)
+            message_id = message.id
+        return self.process(message_id, language_hint=inbound.language_hint)
+
+    def process(self, message_id: int, *, language_hint: str | None = None) -> Handled:
+        """Act on a stored inbound message once: hooks, a held case, or the flows."""
+        with self.database.write() as session:
+            stored = session.get(Message, message_id)
+            if stored is None or stored.contact_id is None:
+                return Handled(contact_id=0, message_id=message_id)
+            contact = self.lock_contact(session, stored.contact_id)
+            # Read again under the lock: another process may have handled it meanwhile.
+            message = session.get(Message, message_id, populate_existing=True)
+            address = session.get(ContactAddress, stored.address_id)
+            handled = Handled(contact_id=contact.id, message_id=message_id)
+            if message is None or address is None or message.status != MessageStatus.RECEIVED:
+                return handled
+            message.status = MessageStatus.HANDLED
+            now = message.created_at
+            address.last_inbound_at = now
+            contact.last_seen_at = now
+            if language_hint and not contact.language_hint:
+                contact.language_hint = language_hint[:16]
             for hook in self.hooks:
                 if hook(session, contact, address, message):
                     return handled
@@ -139,15 +160,48 @@ class ConversationService:
                 # A worker is talking with the person: the flows stay quiet, the message
                 # goes to the case, where the worker sees it arrive.
                 message.case_id = held.id
-                held.events.append(
-                    CaseEvent(kind="inbound", message_id=message.id, created_at=message.created_at)
-                )
+                held.events.append(CaseEvent(kind="inbound", message_id=message.id, created_at=now))
                 handled.case_ids = [held.id]
                 return handled
-            applied = self._run_flows(session, contact, address, message, inbound.received_at)
+            applied = self._converse(session, contact, address, message, now)
             handled.replies = applied.messages
             handled.case_ids = [case.id for case in applied.cases]
             return handled
+
+    def _converse(
+        self,
+        session: Session,
+        contact: Contact,
+        address: ContactAddress,
+        message: Message,
+        now: datetime,
+    ) -> Applied:
+        """What the flows do with a message, by kind: text answers; the rest does not."""
+        known = self._has_done_first_contact(session, contact)
+        running = active_conversation(session, contact.id)
+        if message.kind == "text" or (running is None and not known):
+            # Text is an answer. Anything from someone new starts their first contact.
+            return self._run_flows(session, contact, address, message, now)
+        if message.kind == "start" and running is not None:
+            # Pressing Start mid-conversation: ask the question again, nothing lost.
+            sprint = self.runtime.runner.repeat(running.state, self.contact_view(contact), now)
+            return self.apply_sprint(session, contact, address, running, sprint, now)
+        text = {
+            "start": texts.WELCOME_BACK,
+            "edited": texts.EDIT_NOT_READ,
+        }.get(message.kind, texts.ONLY_TEXT)
+        return self.say(session, contact, address, text, now)
+
+    def say(
+        self, session: Session, contact: Contact, address: ContactAddress, text: str, now: datetime
+    ) -> Applied:
+        """Queue one system text (from bot.texts) in the person's language."""
+        language = self.language_of(contact)
+        translated = self.runtime.catalogs.translator(language).gettext(text)
+        reply = outbox.enqueue(
+            session, address, for_language(translated, language), now, kind="system"
+        )
+        return Applied(messages=[reply])
 
     def start(
         self,

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot import texts as system_texts
 from bot.engine import defaults
 from bot.engine.flow import load_library
 from bot.engine.problems import FlowError
@@ -35,13 +36,21 @@ def check(flows_dir: Path, locales_dir: Path) -> list[str]:
         for flow in library
         for text in iter_flow_texts(Path(flow.file).read_text(encoding="utf-8"), flow.file)
     ]
-    texts.extend(engine_default_texts())
+    texts.extend(marked_texts())
     return [str(problem) for problem in check_catalogs(texts, catalogs, finish=for_language)]
 
 
-def engine_default_texts() -> Iterator[FlowText]:
-    """The engine's own texts (invalid-answer defaults), with their lines in defaults.py."""
-    path = Path(defaults.__file__)
+# Modules whose N_("…") texts people receive: the engine's defaults, the system texts.
+MARKED_MODULES = (defaults, system_texts)
+
+
+def marked_texts() -> Iterator[FlowText]:
+    """Texts marked N_("…") in Python (engine defaults, system texts), with their lines."""
+    for module in MARKED_MODULES:
+        yield from _marked_in(Path(str(module.__file__)))
+
+
+def _marked_in(path: Path) -> Iterator[FlowText]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if (
@@ -53,7 +62,7 @@ def engine_default_texts() -> Iterator[FlowText]:
             and isinstance(node.args[0].value, str)
         ):
             yield FlowText(
-                file=_display(path), line=node.lineno, step="(engine)", msgid=node.args[0].value
+                file=_display(path), line=node.lineno, step="(system)", msgid=node.args[0].value
             )
 
 

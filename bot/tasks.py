@@ -11,6 +11,7 @@ from bot.channels.base import ChannelAdapter
 from bot.channels.simulator import SimulatorAdapter
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.inbound_retry import retry_unprocessed
 from bot.services import conversation_service
 from bot.timeouts import expire_due_waits
 from bot.worker import Task
@@ -32,6 +33,27 @@ class Background:
 def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
     """An adapter per configured channel; the simulator is always there."""
     adapters: list[ChannelAdapter] = [SimulatorAdapter()]
+    if settings.twilio_enabled:
+        from bot.channels.twilio import TwilioAdapter
+
+        adapters.append(
+            TwilioAdapter(
+                settings,
+                sms_per_second=settings.twilio_sms_rate,
+                whatsapp_per_second=settings.twilio_whatsapp_rate,
+                per_address_per_second=settings.twilio_per_number_rate,
+            )
+        )
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramAdapter
+
+        adapters.append(
+            TelegramAdapter(
+                settings,
+                per_second=settings.telegram_rate,
+                per_chat_per_second=settings.telegram_per_chat_rate,
+            )
+        )
     return adapters
 
 
@@ -44,6 +66,7 @@ def build_background(settings: Settings, database: Database) -> Background:
             Task("dispatch", dispatcher.run_once, every=0.0),
             Task("timeouts", partial(expire_due_waits, service), every=30.0),
             Task("checkins", partial(checkins.tick, service), every=60.0),
+            Task("inbound retry", partial(retry_unprocessed, service), every=60.0),
         ],
         closers=[dispatcher.close, database.dispose],
     )

@@ -63,7 +63,10 @@ class Direction(enum.StrEnum):
 
 
 class MessageStatus(enum.StrEnum):
+    # Inbound: stored, then handled (by the flows, a hook or a held case).
     RECEIVED = "received"
+    HANDLED = "handled"
+    # Outbound, through the outbox and the provider.
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.conversation import ConversationService, InboundMessage
 from bot.extensions import relais
+from bot.inbound_retry import retry_unprocessed
 from bot.timeouts import expire_due_waits
 from storage.db import Database
 from storage.models import (
@@ -214,3 +216,106 @@ def test_while_a_worker_holds_a_case_messages_go_to_the_case_not_the_flows(
         inbound = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
         assert [event.kind for event in case.events] == ["inbound"]
     assert inbound.case_id == case.id
+
+
+def _waiting_state(db: Database) -> dict[str, Any]:
+    with db.read() as session:
+        run = session.scalars(select(Conversation).where(Conversation.status == "active")).one()
+        return dict(run.state)
+
+
+def test_a_sticker_mid_flow_gets_a_polite_answer_and_the_question_waits(
+    service: ConversationService, db: Database
+) -> None:
+    service.handle(_text("Bonjour", "SM1"))
+    before = _waiting_state(db)
+    handled = service.handle(_text("[sticker]", "SM2", kind="sticker"))
+    assert [reply.text for reply in handled.replies] == [
+        "Désolé, je ne peux lire que les messages écrits. Merci de répondre avec des mots."
+    ]
+    assert _waiting_state(db) == before
+
+
+def test_an_edited_message_is_not_taken_as_an_answer(service: ConversationService) -> None:
+    service.handle(_text("Bonjour", "SM1"))
+    handled = service.handle(_text("[edited] 2", "SM2", kind="edited"))
+    assert handled.replies[0].text is not None
+    assert handled.replies[0].text.startswith("Je ne peux pas lire les messages modifiés")
+
+
+def test_start_mid_flow_asks_the_question_again_without_using_a_retry(
+    service: ConversationService, db: Database
+) -> None:
+    first = service.handle(_text("Bonjour", "SM1"))
+    before = _waiting_state(db)
+    again = service.handle(_text("", "SM2", kind="start"))
+    assert [reply.text for reply in again.replies] == [first.replies[0].text]
+    assert _waiting_state(db)["invalid"] == before["invalid"] == 0
+
+
+def test_start_after_first_contact_says_hello_and_opens_no_case(
+    service: ConversationService, db: Database
+) -> None:
+    service.start(Channel.SMS, PERSON, "first_contact", clock.now())
+    with db.write() as session:
+        run = session.scalars(select(Conversation)).one()
+        run.status = "completed"
+    handled = service.handle(_text("", "SM9", kind="start"))
+    assert handled.replies[0].text is not None
+    assert handled.replies[0].text.startswith("Re-bonjour")
+    assert _count(db, Case) == 0
+
+
+def test_a_new_person_sending_a_photo_is_greeted_with_first_contact(
+    service: ConversationService,
+) -> None:
+    handled = service.handle(_text("[photo]", "SM1", kind="photo"))
+    assert handled.replies[0].payload is not None
+    assert "Français" in handled.replies[0].payload["choices"]
+
+
+def test_a_message_whose_processing_failed_is_kept_and_processed_later(
+    service: ConversationService, db: Database, frozen_clock: FrozenClock
+) -> None:
+    def broken(
+        session: Session, contact: Contact, address: ContactAddress, message: Message
+    ) -> bool:
+        raise RuntimeError("a bug in a hook")
+
+    service.hooks.append(broken)
+    with pytest.raises(RuntimeError):
+        service.handle(_text("Bonjour", "SM1"))
+    service.hooks.remove(broken)
+    with db.read() as session:
+        stored = session.scalars(select(Message)).one()
+    assert (stored.text, stored.status) == ("Bonjour", "received")
+
+    frozen_clock.advance(timedelta(minutes=2))
+    assert retry_unprocessed(service, clock.now()) == 1
+    with db.read() as session:
+        assert session.scalars(select(Message.status).where(Message.id == stored.id)).one() == (
+            "handled"
+        )
+    assert _count(db, OutboxItem) > 0
+
+
+def test_a_message_that_keeps_failing_goes_to_a_worker(
+    service: ConversationService, db: Database, frozen_clock: FrozenClock
+) -> None:
+    def broken(
+        session: Session, contact: Contact, address: ContactAddress, message: Message
+    ) -> bool:
+        raise RuntimeError("a bug in a hook")
+
+    service.hooks.append(broken)
+    with pytest.raises(RuntimeError):
+        service.handle(_text("Bonjour", "SM1"))
+    frozen_clock.advance(timedelta(minutes=5))
+    retry_unprocessed(service, clock.now())
+    frozen_clock.advance(timedelta(hours=2))
+    retry_unprocessed(service, clock.now())
+    with db.read() as session:
+        case = session.scalars(select(Case)).one()
+        message = session.scalars(select(Message)).one()
+    assert (case.reason, case.priority) == ("unprocessed_message", "high")
+    assert (message.status, message.case_id) == ("failed", case.id)

@@ -85,6 +85,17 @@ class Runner:
             run, ctx, Goto(step.on_fail) if step.on_fail else EndFlow(FAILED_ANSWERS)
         )
 
+    def repeat(self, state: dict[str, Any], contact: ContactView, now: datetime) -> Sprint:
+        """Send the waiting question again, as asked; no retry is used, no timeout moves."""
+        _check_now(now)
+        run = RunState.from_json(state)
+        ctx = Context(self.translations, contact, run.results, now)
+        step = self._waiting_step(run)
+        if isinstance(step, Fail):
+            return self._drive(run, ctx, step)
+        step.prompt(ctx)
+        return self._waiting(run, ctx, step)
+
     def timeout(self, state: dict[str, Any], contact: ContactView, now: datetime) -> Sprint:
         """Apply the timeouts that are due at `now` (none due: nothing happens)."""
         _check_now(now)

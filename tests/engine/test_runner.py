@@ -275,3 +275,17 @@ def test_fields_saved_earlier_in_a_sprint_are_seen_by_later_steps() -> None:
         "      - goto: no_end\n  yes_end:\n    end: vip\n  no_end:\n    end: plain\n"
     )
     assert runner.start("seen", SAM, NOW).outcome == "vip"
+
+
+def test_repeat_sends_the_question_again_without_using_a_retry() -> None:
+    runner = single_flow_runner(RETRIES)
+    sprint = runner.start("retries", SAM, NOW)
+    assert sprint.state is not None
+    rejected = runner.resume(sprint.state, SAM, "lots", NOW)
+    assert rejected.state is not None
+
+    repeated = runner.repeat(rejected.state, SAM, NOW + timedelta(hours=1))
+
+    assert texts(repeated.events) == ["How many?"]
+    assert repeated.state == rejected.state
+    assert repeated.wait_until == rejected.wait_until
