@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from bot import checkins
@@ -60,7 +61,11 @@ def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
 def build_background(settings: Settings, database: Database) -> Background:
     """The dispatcher, the timeout sweeper and the check-in scheduler, on one database."""
     service = conversation_service(database, settings)
-    dispatcher = Dispatcher(database, channel_adapters(settings))
+    dispatcher = Dispatcher(
+        database,
+        channel_adapters(settings),
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
+    )
     return Background(
         tasks=[
             Task("dispatch", dispatcher.run_once, every=0.0),

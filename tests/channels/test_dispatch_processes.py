@@ -1,0 +1,167 @@
+"""Several `relais worker` processes draining one outbox on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from storage.db import Database
+from storage.models import Contact, ContactAddress, Message, OutboxItem
+from tests.fakes.telegram import FakeTelegram
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
+
+PEOPLE = 2500
+PER_PERSON = 4  # 10 000 messages
+
+
+def _fill_outbox(database: Database) -> None:
+    now = datetime.now(UTC)
+    with database.write() as session:
+        contact_ids = session.scalars(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+            [{"created_at": now, "fields": {}, "consent": "given"} for _ in range(PEOPLE)],
+        ).all()
+        address_ids = session.scalars(
+            insert(ContactAddress).returning(ContactAddress.id, sort_by_parameter_order=True),
+            [
+                {
+                    "contact_id": c,
+                    "channel": "telegram",
+                    "address": str(900000 + n),
+                    "created_at": now,
+                }
+                for n, c in enumerate(contact_ids)
+            ],
+        ).all()
+        rows = [
+            {
+                "contact_id": contact,
+                "address_id": address,
+                "direction": "out",
+                "channel": "telegram",
+                "kind": "flow",
+                "text": f"{900000 + n} #{k}",
+                "status": "queued",
+                "created_at": now,
+            }
+            for k in range(PER_PERSON)
+            for n, (contact, address) in enumerate(zip(contact_ids, address_ids, strict=True))
+        ]
+        message_ids = session.scalars(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+        ).all()
+        session.execute(
+            insert(OutboxItem),
+            [
+                {
+                    "message_id": message_id,
+                    "contact_id": row["contact_id"],
+                    "channel": "telegram",
+                    "priority": 0,
+                    "due_at": now,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for message_id, row in zip(message_ids, rows, strict=True)
+            ],
+        )
+
+
+@pytest.fixture
+def workers(
+    database_url: str, fake_telegram: FakeTelegram, tmp_path: object
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "dispatch-processes-test-key",
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        # The fake's rate limit is lifted: this measures the dispatchers, not Telegram.
+        "RELAIS_TELEGRAM_RATE": "10000",
+        "RELAIS_TELEGRAM_PER_CHAT_RATE": "10000",
+        "RELAIS_WORKER_POLL_SECONDS": "0.1",
+        "RELAIS_DISPATCH_LEASE_SECONDS": "5",
+        "RELAIS_LOG_LEVEL": "WARNING",
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "worker"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+
+    for _ in range(4):
+        start()
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def _wait_for(fake: FakeTelegram, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(fake.sent) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _outbox_left(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(OutboxItem)) or 0
+
+
+def _assert_order_per_chat(fake: FakeTelegram) -> None:
+    last: dict[str, int] = {}
+    for message in fake.sent:
+        chat, number = message.text.split(" #")
+        assert int(number) >= last.get(chat, -1), f"chat {chat} out of order"
+        last[chat] = int(number)
+
+
+def test_four_dispatchers_send_ten_thousand_rows_exactly_once(
+    db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    _fill_outbox(db)
+    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240)
+    sent = Counter(message.text for message in fake_telegram.sent)
+    assert len(sent) == PEOPLE * PER_PERSON
+    assert set(sent.values()) == {1}
+    _assert_order_per_chat(fake_telegram)
+    assert _outbox_left(db) == 0
+
+
+def test_a_dispatcher_killed_mid_batch_loses_nothing(
+    db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    _fill_outbox(db)
+    _wait_for(fake_telegram, 2000, timeout=120)
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait(timeout=10)
+    # The others take over its rows once its lease (5 s here) has expired.
+    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240)
+    deadline = time.monotonic() + 30
+    while _outbox_left(db) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sent = Counter(message.text for message in fake_telegram.sent)
+    assert len(sent) == PEOPLE * PER_PERSON  # nothing lost
+    # Only what was in flight at the kill (at most one batch) may have left twice.
+    assert sum(count - 1 for count in sent.values()) <= 50
+    _assert_order_per_chat(fake_telegram)
+    assert _outbox_left(db) == 0
