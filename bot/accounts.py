@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot import clock
-from storage.models import AuditEntry, Role, User
+from bot import audit, clock
+from storage.models import Role, User
 
 MIN_PASSWORD_LENGTH = 12
 # Deliberately loose: the real check is that the worker can log in.
@@ -36,7 +36,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def create_user(
-    session: Session, email: str, password: str, role: Role, *, actor: str = "cli"
+    session: Session, email: str, password: str, role: Role, *, actor: audit.Actor | str = "cli"
 ) -> User:
     """Create an account; refuse a malformed e-mail, a short password or a duplicate."""
     email = normalise_email(email)
@@ -51,14 +51,12 @@ def create_user(
     user = User(email=email, password_hash=hash_password(password), role=role, created_at=now)
     session.add(user)
     session.flush()
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="user.create",
-            target_type="user",
-            target_id=user.id,
-            detail={"role": role.value},
-        )
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.USER_CREATE,
+        target_type="user",
+        target_id=user.id,
+        detail={"role": role.value},
     )
     return user

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings, instance_secret_key
 from bot.extensions import Relais
@@ -49,6 +50,15 @@ def create_app(
     app.register_blueprint(health.blueprint)
     app.register_blueprint(twilio_webhook.blueprint)
     app.register_blueprint(telegram_webhook.blueprint)
+
+    from bot.dashboard import init_dashboard
+
+    init_dashboard(app)
+    if settings.trusted_proxies:
+        # Behind a reverse proxy: the client's address, scheme and host come from its
+        # X-Forwarded-* headers (login throttling, Twilio signatures, secure cookies).
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
 
 

@@ -170,8 +170,12 @@ def flows() -> None:
 def flows_check(flows_dir: Path | None, locales_dir: Path | None) -> None:
     """Validate every flow and catalog; exit 1 listing every problem."""
     from bot import flowcheck, paths
+    from bot.dashboard.i18n import check_dashboard_catalogs
 
-    problems = flowcheck.check(flows_dir or paths.flows_dir(), locales_dir or paths.locales_dir())
+    locales = locales_dir or paths.locales_dir()
+    problems = flowcheck.check(flows_dir or paths.flows_dir(), locales)
+    if locales_dir is None or (locales / "dashboard.pot").is_file():
+        problems += check_dashboard_catalogs(locales)
     cwd = f"{Path.cwd()}/"
     for problem in problems:
         click.echo(problem.removeprefix(cwd), err=True)

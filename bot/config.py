@@ -42,6 +42,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
     public_url: str | None = None
+    # Reverse proxies in front of Relais whose X-Forwarded-* headers are trusted.
+    trusted_proxies: int = 0
     port: int = 8000
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
@@ -61,6 +63,8 @@ class Settings:
     twilio_per_number_rate: float | None = None
     telegram_rate: float = 30.0
     telegram_per_chat_rate: float = 1.0
+    # How long a dispatcher owns the rows it claimed; after a crash, others wait this long.
+    dispatch_lease_seconds: float = 60.0
     log_level: str = "INFO"
 
     @property
@@ -86,6 +90,7 @@ class Settings:
             secret_key=env.secret("SECRET_KEY", _secret_key),
             public_url=env.optional("PUBLIC_URL", _http_url),
             port=env.get("PORT", 8000, parse_port),
+            trusted_proxies=env.get("RELAIS_TRUSTED_PROXIES", 0, _proxies),
             twilio_account_sid=env.optional("TWILIO_ACCOUNT_SID", _twilio_sid("AC")),
             twilio_auth_token=env.secret("TWILIO_AUTH_TOKEN", _non_empty),
             twilio_from=env.optional("TWILIO_FROM", _twilio_sender),
@@ -105,6 +110,7 @@ class Settings:
             twilio_per_number_rate=env.optional("RELAIS_TWILIO_PER_NUMBER_RATE", _rate),
             telegram_rate=env.get("RELAIS_TELEGRAM_RATE", 30.0, _rate),
             telegram_per_chat_rate=env.get("RELAIS_TELEGRAM_PER_CHAT_RATE", 1.0, _rate),
+            dispatch_lease_seconds=env.get("RELAIS_DISPATCH_LEASE_SECONDS", 60.0, _lease),
             log_level=env.get("RELAIS_LOG_LEVEL", "INFO", _log_level),
         )
 
@@ -196,6 +202,12 @@ def parse_port(raw: str) -> int:
     return int(raw)
 
 
+def _proxies(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > 5:
+        raise ValueError(f"the number of reverse proxies in front of Relais (0-5), not {raw!r}")
+    return int(raw)
+
+
 def _non_empty(raw: str) -> str:
     return raw
 
@@ -277,6 +289,17 @@ def _rate(raw: str) -> float:
         raise ValueError(f"not a number of messages a second: {raw!r}") from None
     if not 0 < value <= 10_000:
         raise ValueError("choose a rate above 0 and at most 10000 messages a second")
+    return value
+
+
+def _lease(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"not a number of seconds: {raw!r}") from None
+    if not 5 <= value <= 3600:
+        # Shorter than a slow provider's answer, and two dispatchers could send one row.
+        raise ValueError("choose between 5 and 3600 seconds")
     return value
 
 
