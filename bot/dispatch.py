@@ -142,7 +142,7 @@ class Dispatcher:
                     outbound=Outbound(
                         message_id=message.id,
                         channel=Channel(message.channel),
-                        address=address.address if address else "",
+                        address=address.address if address else _staff_address(message),
                         text=message.text or "",
                         choices=tuple((message.payload or {}).get("choices", ())),
                     ),
@@ -308,11 +308,16 @@ def _unclaimed(now: datetime) -> ColumnElement[bool]:
     return or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now)
 
 
+def _staff_address(message: Message) -> str:
+    # Messages to on-call workers carry their address; they belong to no contact.
+    return str((message.payload or {}).get("to") or "")
+
+
 def _skip_reason(
     message: Message, address: ContactAddress | None, contact: Contact | None
 ) -> str | None:
     if address is None or contact is None:
-        return "no address"
+        return None if _staff_address(message) else "no address"
     if message.kind in ALWAYS_DELIVERED_KINDS:
         return None
     if contact.opted_out_at is not None:

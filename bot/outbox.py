@@ -12,7 +12,14 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from storage.models import ContactAddress, Direction, Message, MessageStatus, OutboxItem
+from storage.models import (
+    Channel,
+    ContactAddress,
+    Direction,
+    Message,
+    MessageStatus,
+    OutboxItem,
+)
 
 # Outbox priorities: a higher number leaves first.
 PRIORITY_NORMAL = 0
@@ -55,6 +62,42 @@ def enqueue(
             message_id=message.id,
             contact_id=address.contact_id,
             channel=address.channel,
+            priority=priority,
+            due_at=now,
+            created_at=now,
+        )
+    )
+    return message
+
+
+def enqueue_to(
+    session: Session,
+    channel: Channel,
+    to: str,
+    text: str,
+    now: datetime,
+    *,
+    kind: str,
+    priority: int = PRIORITY_NORMAL,
+    case_id: int | None = None,
+) -> Message:
+    """Queue `text` for an address that belongs to no contact (an on-call worker's phone)."""
+    message = Message(
+        direction=Direction.OUT,
+        channel=channel,
+        kind=kind,
+        text=text,
+        case_id=case_id,
+        payload={"to": to},
+        status=MessageStatus.QUEUED,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    session.add(
+        OutboxItem(
+            message_id=message.id,
+            channel=channel,
             priority=priority,
             due_at=now,
             created_at=now,

@@ -289,3 +289,14 @@ def test_backoff_grows_and_honours_retry_after(attempt: int) -> None:
     ceiling = min(3600.0, 2.0 * 2 ** (attempt - 1))
     assert ceiling / 2 <= delay <= ceiling
     assert backoff(attempt, retry_after=4000.0) == 4000.0
+
+
+def test_a_message_to_an_on_call_worker_needs_no_contact(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    with db.write() as session:
+        outbox.enqueue_to(
+            session, Channel.TELEGRAM, "5550001", "Urgent case #3 waits", clock.now(), kind="alert"
+        )
+    assert dispatcher.run_once() == 1
+    assert [(o.address, o.text) for o in adapter.sent] == [("5550001", "Urgent case #3 waits")]
