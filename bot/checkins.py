@@ -18,7 +18,7 @@ import sqlalchemy.exc
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import fanout, outbox
 from bot.conversation import ConversationService, active_conversation, held_case
 from bot.effects import request_case
 from bot.schedule import Slot, next_due, week_start
@@ -59,7 +59,14 @@ def tick(service: ConversationService, now: datetime, *, limit: int = 500) -> in
     handled = 0
     while True:
         ids = _claim(service, now, limit)
-        for enrolment_id in ids:
+        try:
+            one_by_one = fanout.start_batch(service, ids, now, busy_retry=BUSY_RETRY)
+        except sqlalchemy.exc.IntegrityError:
+            # A lease expired under us and another worker started some of these: let the
+            # careful path sort out who got which.
+            log.warning("check-in batch collided with another worker; going one by one")
+            one_by_one = ids
+        for enrolment_id in one_by_one:
             try:
                 start_checkin(service, enrolment_id, now)
             except Exception:
@@ -134,7 +141,7 @@ def start_checkin(service: ConversationService, enrolment_id: int, now: datetime
             return
         address = session.get(ContactAddress, enrolment.address_id)
         assert address is not None  # _why_not_now checked it
-        _mark_ucla_due(contact, enrolment, week.day <= 7)
+        mark_ucla_due(contact, enrolment, week.day <= 7)
         run, _ = service.start_locked(
             session, contact, address, CHECKIN_FLOW, now, priority=outbox.PRIORITY_BULK
         )
@@ -155,10 +162,12 @@ def _why_not_now(session: Session, contact: Contact, enrolment: CheckinEnrolment
     return None
 
 
-def _mark_ucla_due(contact: Contact, enrolment: CheckinEnrolment, first_of_month: bool) -> None:
-    # The UCLA-3 questions come with the first check-in of each month, for those who agreed.
+def mark_ucla_due(contact: Contact, enrolment: CheckinEnrolment, first_of_month: bool) -> None:
+    """The UCLA-3 questions come with the first check-in of a month, for those who agreed."""
     due = enrolment.ucla_monthly and first_of_month
-    contact.fields = {**contact.fields, "ucla_due": due}
+    # Only write when it changes: a wave of check-ins should not rewrite every contact.
+    if bool(contact.fields.get("ucla_due")) != due:
+        contact.fields = {**contact.fields, "ucla_due": due}
 
 
 def on_run_ended(

@@ -7,9 +7,11 @@ the transaction that wrote them has committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -27,6 +29,94 @@ PRIORITY_BULK = -1  # check-in waves, so they never hold up a conversation
 PRIORITY_URGENT = 10  # danger replies
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a bulk enqueue."""
+
+    address: ContactAddress
+    text: str
+    choices: Sequence[str] = ()
+    conversation_id: int | None = None
+
+
+def _message_values(
+    address: ContactAddress,
+    text: str,
+    now: datetime,
+    *,
+    choices: Sequence[str],
+    kind: str,
+    conversation_id: int | None,
+    case_id: int | None = None,
+    author_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "contact_id": address.contact_id,
+        "address_id": address.id,
+        "conversation_id": conversation_id,
+        "case_id": case_id,
+        "author_id": author_id,
+        "direction": Direction.OUT,
+        "channel": address.channel,
+        "kind": kind,
+        "text": text,
+        "payload": {"choices": list(choices)} if choices else None,
+        "status": MessageStatus.QUEUED,
+        "created_at": now,
+    }
+
+
+def _outbox_values(
+    message_id: int, address: ContactAddress, now: datetime, priority: int
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "contact_id": address.contact_id,
+        "channel": address.channel,
+        "priority": priority,
+        "due_at": now,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def enqueue_many(
+    session: Session,
+    items: Sequence[Outgoing],
+    now: datetime,
+    *,
+    kind: str = "flow",
+    priority: int = PRIORITY_NORMAL,
+) -> list[int]:
+    """Queue many messages with two bulk inserts (a check-in wave); return their ids."""
+    if not items:
+        return []
+    ids = list(
+        session.scalars(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True),
+            [
+                _message_values(
+                    item.address,
+                    item.text,
+                    now,
+                    choices=item.choices,
+                    kind=kind,
+                    conversation_id=item.conversation_id,
+                )
+                for item in items
+            ],
+        )
+    )
+    session.execute(
+        insert(OutboxItem),
+        [
+            _outbox_values(message_id, item.address, now, priority)
+            for message_id, item in zip(ids, items, strict=True)
+        ],
+    )
+    return ids
+
+
 def enqueue(
     session: Session,
     address: ContactAddress,
@@ -42,31 +132,20 @@ def enqueue(
 ) -> Message:
     """Queue `text` (with its choices) for `address`; return the outbound message."""
     message = Message(
-        contact_id=address.contact_id,
-        address_id=address.id,
-        conversation_id=conversation_id,
-        case_id=case_id,
-        author_id=author_id,
-        direction=Direction.OUT,
-        channel=address.channel,
-        kind=kind,
-        text=text,
-        payload={"choices": list(choices)} if choices else None,
-        status=MessageStatus.QUEUED,
-        created_at=now,
+        **_message_values(
+            address,
+            text,
+            now,
+            choices=choices,
+            kind=kind,
+            conversation_id=conversation_id,
+            case_id=case_id,
+            author_id=author_id,
+        )
     )
     session.add(message)
     session.flush()
-    session.add(
-        OutboxItem(
-            message_id=message.id,
-            contact_id=address.contact_id,
-            channel=address.channel,
-            priority=priority,
-            due_at=now,
-            created_at=now,
-        )
-    )
+    session.add(OutboxItem(**_outbox_values(message.id, address, now, priority)))
     return message
 
 
