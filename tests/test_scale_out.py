@@ -150,6 +150,6 @@ def test_a_burst_through_several_processes_loses_and_doubles_nothing(
     assert len(set(inbound)) == len(inbound)
     assert outbound
     assert {status for _, status in outbound} == {"sent"}
-    sids = [received.sid for received in fake_twilio.sent]
+    sids = [str(received.sid) for received in fake_twilio.sent]
     assert len(sids) == len(outbound)
-    assert sorted(sids) == sorted(provider_id for provider_id, _ in outbound)
+    assert sorted(sids) == sorted(str(provider_id) for provider_id, _ in outbound)
