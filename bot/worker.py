@@ -38,7 +38,12 @@ class Task:
 
 
 class Worker:
-    """Runs tasks in a loop; `stop()` (or SIGTERM/SIGINT) ends it within one poll."""
+    """Runs each task in its own thread; `stop()` (or SIGTERM/SIGINT) ends them all.
+
+    Separate threads, because tasks must not wait for one another: a batch of SMS sent
+    at the operator's one-message-a-second pace must not hold up a danger reply, nor
+    the processing of the message that asked for it.
+    """
 
     def __init__(self, tasks: Sequence[Task], *, poll_seconds: float = 1.0) -> None:
         self.tasks = list(tasks)
@@ -81,14 +86,26 @@ class Worker:
         return count
 
     def run(self) -> None:
-        """Loop until stopped."""
+        """Run every task in its own thread until stopped."""
         log.info("worker started with %d task(s)", len(self.tasks))
-        while not self._stop.is_set():
-            handled = self.run_once()
-            # Busy: go straight on with the next batch. Idle: wait for the next poll.
-            if not any(handled.values()):
-                self._stop.wait(self.poll_seconds)
+        threads = [
+            threading.Thread(target=self._loop, args=(task,), name=f"task-{task.name}")
+            for task in self.tasks
+        ]
+        for thread in threads:
+            thread.start()
+        self._stop.wait()
+        for thread in threads:
+            thread.join()
         log.info("worker stopped")
+
+    def _loop(self, task: Task) -> None:
+        while not self._stop.is_set():
+            handled = self._run_task(task, clock.now())
+            # Busy: go straight on with the next batch. Idle: wait for its next turn.
+            if not handled:
+                wait = max(task.next_run - time.monotonic(), self.poll_seconds)
+                self._stop.wait(wait)
 
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGTERM (PaaS, systemd) and SIGINT (Ctrl-C)."""

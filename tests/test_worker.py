@@ -48,3 +48,28 @@ def test_stop_ends_the_loop_promptly() -> None:
     worker.stop()
     thread.join(timeout=2)
     assert not thread.is_alive()
+
+
+def test_a_slow_task_does_not_hold_up_the_others() -> None:
+    release = threading.Event()
+    quick_runs = threading.Event()
+
+    def slow(_now: datetime) -> int:
+        release.wait(timeout=10)
+        return 0
+
+    def quick(_now: datetime) -> int:
+        quick_runs.set()
+        return 0
+
+    worker = Worker([Task("slow", slow, every=0), Task("quick", quick, every=0)], poll_seconds=0.05)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        # The quick task runs while the slow one is still busy.
+        assert quick_runs.wait(timeout=5)
+    finally:
+        release.set()
+        worker.stop()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
