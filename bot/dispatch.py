@@ -11,6 +11,7 @@ short transaction, so a crash re-sends at most what was in flight.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import socket
@@ -25,7 +26,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select,
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 
-from bot import clock
+from bot import clock, outbox
 from bot.channels.base import ChannelAdapter, ChannelError, Outbound, RateLimit
 from bot.delivery import mark_address
 from bot.ratelimit import KeyedLimiter, TokenBucket
@@ -58,6 +59,7 @@ class Claimed:
     outbox_id: int
     outbound: Outbound
     attempts: int
+    urgent: bool
     # None: deliverable. Otherwise why the row is dropped without sending.
     skip_reason: str | None
 
@@ -118,7 +120,11 @@ class Dispatcher:
         if not self.adapters:
             return []
         with self.database.write() as session:
-            ids = session.scalars(self._claimable(now)).all()
+            ids = [
+                outbox_id
+                for channel in self.adapters
+                for outbox_id in session.scalars(self._claimable(now, channel))
+            ]
             if not ids:
                 return []
             # Conditional: on SQLite the IMMEDIATE transaction already excludes other
@@ -147,12 +153,18 @@ class Dispatcher:
                         choices=tuple((message.payload or {}).get("choices", ())),
                     ),
                     attempts=item.attempts,
+                    urgent=item.priority >= outbox.PRIORITY_URGENT,
                     skip_reason=_skip_reason(message, address, contact),
                 )
                 for item, message, address, contact in rows
             ]
 
-    def _claimable(self, now: datetime) -> Select[tuple[int]]:
+    def _claim_limit(self, channel: str) -> int:
+        # About one second of sending per pass: a rate-limited channel (an SMS long code
+        # sends one a second) never sits on a long claimed batch while urgent rows arrive.
+        return max(1, min(self.batch_size, math.ceil(self._buckets[channel].rate)))
+
+    def _claimable(self, now: datetime, channel: str) -> Select[tuple[int]]:
         ahead = aliased(OutboxItem)
         # Another row of the same person goes first: it has a higher priority, or the same
         # priority and is older, or it is in flight right now.
@@ -169,12 +181,12 @@ class Dispatcher:
             select(OutboxItem.id)
             .where(
                 OutboxItem.due_at <= now,
-                OutboxItem.channel.in_(list(self.adapters)),
+                OutboxItem.channel == channel,
                 _unclaimed(now),
                 ~blocked_by,
             )
             .order_by(OutboxItem.priority.desc(), OutboxItem.due_at, OutboxItem.id)
-            .limit(self.batch_size)
+            .limit(self._claim_limit(channel))
         )
         if self.database.is_postgresql:
             # Rows another dispatcher is claiming right now are skipped, not waited for.
@@ -202,7 +214,10 @@ class Dispatcher:
                 # Not this person's turn yet (e.g. Telegram: one message a second per chat).
                 self._postpone(claimed, wait, error=None, count_attempt=False)
                 return
-        self._buckets[outbound.channel].acquire(self._sleep)
+        if not claimed.urgent:
+            # A danger reply is never held back by our rate limit: sending at the
+            # operator's pace is what keeps their queue empty for it.
+            self._buckets[outbound.channel].acquire(self._sleep)
         adapter = self.adapters[outbound.channel]
         try:
             sent = adapter.send(outbound)

@@ -300,3 +300,31 @@ def test_a_message_to_an_on_call_worker_needs_no_contact(
         )
     assert dispatcher.run_once() == 1
     assert [(o.address, o.text) for o in adapter.sent] == [("5550001", "Urgent case #3 waits")]
+
+
+class OneASecond(ScriptedAdapter):
+    """An SMS long code: one message a second."""
+
+    def rate_limit(self, channel: Channel) -> RateLimit:
+        return RateLimit(per_second=1.0)
+
+
+def test_a_slow_channel_claims_one_second_of_work_and_urgent_rows_skip_the_queue(
+    db: Database,
+) -> None:
+    adapter = OneASecond()
+    slept: list[float] = []
+    dispatcher = Dispatcher(db, [adapter], worker_id="long-code", sleep=slept.append)
+    for n in range(3):
+        _queue(db, _person(db, f"30{n}"), f"check-in {n}", priority=outbox.PRIORITY_BULK)
+    _queue(db, _person(db, "399"), "Call 3114", priority=outbox.PRIORITY_URGENT)
+    try:
+        assert dispatcher.run_once() == 1
+        assert [o.text for o in adapter.sent] == ["Call 3114"]
+        assert slept == []  # the urgent reply did not wait for the rate limit
+        assert dispatcher.run_once() == 1
+        assert dispatcher.run_once() == 1
+        # Bulk rows keep to one a second.
+        assert len(slept) >= 1
+    finally:
+        dispatcher.close()
