@@ -21,13 +21,12 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from storage.types import EncryptedJSON, EncryptedText, UTCDateTime
 
 # Integer ids that are BIGINT on PostgreSQL and a ROWID alias on SQLite (which only
 # auto-increments a column declared exactly INTEGER PRIMARY KEY).
@@ -141,9 +140,10 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     language_hint: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    display_name: Mapped[str | None] = mapped_column(String(100))
+    # The first name the person gave (also in `fields`): sealed at rest like them.
+    display_name: Mapped[str | None] = mapped_column(EncryptedText())
     # What flows saved as `contact.<field>`: age bracket, postcode, preferences…
-    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fields: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     consent: Mapped[str] = _enum_column(Consent, Consent.UNKNOWN)
     consent_at: Mapped[datetime | None]
     referral_source: Mapped[str | None] = mapped_column(String(64))
@@ -200,7 +200,8 @@ class Conversation(Base):
     )
     flow: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = _enum_column(RunStatus, RunStatus.ACTIVE)
-    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Answers in progress, then what the run collected: sealed at rest.
+    state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     outcome: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -238,7 +239,7 @@ class Message(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64))
     # What produced it: flow, reply (a worker), safety, keyword, system; or the inbound kind.
     kind: Mapped[str] = mapped_column(String(16), default="flow")
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(EncryptedText())
     # Choices shown as buttons or numbered lines, media descriptions, raw provider fields.
     payload: Mapped[dict[str, Any] | None]
     status: Mapped[str] = _enum_column(MessageStatus)
@@ -310,7 +311,8 @@ class Case(Base):
     reason: Mapped[str] = mapped_column(String(32))
     # The danger category for safety cases (suicide, violence, medical, shelter…).
     category: Mapped[str | None] = mapped_column(String(32))
-    summary: Mapped[str | None] = mapped_column(Text)
+    # Often quotes the person: sealed at rest.
+    summary: Mapped[str | None] = mapped_column(EncryptedText())
     opened_at: Mapped[datetime]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime | None]
@@ -335,7 +337,7 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # A private note's text; empty for events that only change state.
-    body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(EncryptedText())
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
@@ -401,7 +403,7 @@ class Checkin(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
-    answers: Mapped[dict[str, Any] | None]
+    answers: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     skipped_reason: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -31,3 +33,95 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- Encryption at rest ----------------------------------------------------------------
+#
+# On disk, every value of an encrypted column is one of:
+#
+#   enc:v1:<Fernet token>   sealed with the keyring (RELAIS_ENCRYPTION_KEYS)
+#   plain:<text>            written while no key was configured (development)
+#
+# The `plain:` marker means a row written before keys existed is told apart from a
+# token without guessing, and `relais keys reencrypt` can seal it later. JSON columns
+# store the JSON text behind the same prefixes. The keys themselves are process
+# configuration: bot.crypto binds a cipher here at start-up (app, CLI, worker);
+# nothing is read from the environment at import time.
+
+SEALED_PREFIX = "enc:v1:"
+PLAIN_PREFIX = "plain:"
+
+
+class Cipher(Protocol):
+    """What sealing needs from a keyring; cryptography's MultiFernet is one."""
+
+    def encrypt(self, msg: bytes) -> bytes: ...
+
+    def decrypt(self, msg: bytes | str, ttl: int | None = None) -> bytes: ...
+
+
+class KeyMissingError(RuntimeError):
+    """An encrypted value was read, or must be written, without a key configured."""
+
+
+_cipher: Cipher | None = None
+
+
+def bind_cipher(cipher: Cipher | None) -> None:
+    """Seal new values with `cipher` from now on (None: store them as `plain:`)."""
+    global _cipher
+    _cipher = cipher
+
+
+def bound_cipher() -> Cipher | None:
+    """The cipher values are sealed with, if any."""
+    return _cipher
+
+
+def seal(text: str) -> str:
+    """The on-disk form of `text`: a token when a key is bound, else marked plain."""
+    if _cipher is None:
+        return PLAIN_PREFIX + text
+    return SEALED_PREFIX + _cipher.encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def unseal(stored: str) -> str:
+    """The text behind an on-disk value written by `seal`."""
+    if stored.startswith(SEALED_PREFIX):
+        if _cipher is None:
+            raise KeyMissingError(
+                "the database holds encrypted data but RELAIS_ENCRYPTION_KEYS is not set"
+            )
+        return _cipher.decrypt(stored[len(SEALED_PREFIX) :].encode("ascii")).decode("utf-8")
+    if stored.startswith(PLAIN_PREFIX):
+        return stored[len(PLAIN_PREFIX) :]
+    # Never guess: a value without a marker was not written by Relais.
+    raise ValueError("an encrypted column holds a value without the enc:v1: or plain: marker")
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column sealed at rest; it cannot be searched or sorted in SQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else unseal(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document sealed at rest; SQL sees only text (no JSON operators on it)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return seal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(unseal(value))
