@@ -17,12 +17,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, text
+from common import fresh_database
+from sqlalchemy import func, insert, select
 
 from bot import checkins
 from bot.config import Settings
 from bot.services import conversation_service
-from storage import migrate
 from storage.db import Database
 from storage.models import (
     CheckinEnrolment,
@@ -32,16 +32,6 @@ from storage.models import (
 )
 
 NOW = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)  # a Monday, 11:00 in Paris
-
-
-def fresh_database(url: str) -> Database:
-    database = Database(url)
-    if database.is_postgresql:
-        with database.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(database.engine)
-    return database
 
 
 def enrol(database: Database, people: int, chunk: int = 10_000) -> None:

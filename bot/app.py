@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings, instance_secret_key
+from bot.crypto import bind_keys
 from bot.extensions import Relais
 from storage.db import Database
 
@@ -31,6 +32,8 @@ def create_app(
 
     app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
     configure_logging(settings.log_level)
+    # Keys are process configuration: bound here and by the CLI, never at import time.
+    bind_keys(settings.encryption_keys)
     app.config.update(
         SECRET_KEY=settings.secret_key or instance_secret_key(Path(app.instance_path)),
         SESSION_COOKIE_HTTPONLY=True,

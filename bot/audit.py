@@ -27,6 +27,8 @@ CASE_NOTE = "case.note"
 CASE_CLOSE = "case.close"
 CONTACT_EXPORT = "contact.export"
 CONTACT_ERASE = "contact.erase"
+# A worker enrolled a person in weekly check-ins or changed their enrolment (`detail.change`).
+CHECKIN_ENROLMENT = "checkin.enrolment"
 
 ACTIONS: tuple[str, ...] = (
     LOGIN,
@@ -43,6 +45,7 @@ ACTIONS: tuple[str, ...] = (
     CASE_CLOSE,
     CONTACT_EXPORT,
     CONTACT_ERASE,
+    CHECKIN_ENROLMENT,
 )
 
 SYSTEM = "system"

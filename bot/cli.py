@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -18,6 +18,8 @@ from bot import clock
 from bot.accounts import AccountError, create_user
 from bot.app import configure_logging, create_app
 from bot.config import SHIPPED_LANGUAGES, ConfigError, Settings, parse_port
+from bot.crypto import bind_keys
+from bot.extensions import relais
 from bot.tasks import build_background
 from bot.worker import Worker
 from storage import migrate
@@ -25,6 +27,8 @@ from storage.db import Database
 from storage.models import Role
 
 log = logging.getLogger("relais")
+# How the command line appears in the audit log.
+CLI_ACTOR = "cli"
 
 
 class ConfigurationProblem(click.ClickException):
@@ -50,9 +54,10 @@ class RelaisGroup(click.Group):
 
 
 def load_settings() -> Settings:
-    """Settings from the environment, with the process's log level applied."""
+    """Settings from the environment, with the process's log level and keys applied."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    bind_keys(settings.encryption_keys)
     return settings
 
 
@@ -93,6 +98,8 @@ def serve(host: str, port: str | None, threads: int) -> None:
 
     background = build_background(settings, Database(settings.database_url))
     worker = Worker(background.tasks, poll_seconds=settings.worker_poll_seconds)
+    # One process: a stored message wakes the worker instead of waiting for its poll.
+    relais(app).wake_worker = worker.wake
     thread = threading.Thread(target=worker.run, name="relais-worker", daemon=True)
     thread.start()
 
@@ -361,6 +368,138 @@ def users_create(email: str, role: str, password_file: Path | None) -> None:
     finally:
         database.dispose()
     click.echo(f"Created {role} account {user_email} (id {user_id}).")
+
+
+@main.group()
+def contacts() -> None:
+    """People's rights: access to their data, and erasure."""
+
+
+@contacts.command("export")
+@click.argument("contact_id", type=int)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the JSON file here instead of to standard output.",
+)
+def contacts_export(contact_id: int, output: Path | None) -> None:
+    """Everything stored about a person, as one JSON file (an access request)."""
+    from bot import privacy
+
+    settings = load_settings()
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        with database.write() as session:
+            export = privacy.export_contact(session, contact_id, actor=CLI_ACTOR, now=clock.now())
+    except privacy.ContactNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    if output is None:
+        click.echo(privacy.dumps(export), nl=False)
+        return
+    # The file holds someone's personal data: readable by its owner only.
+    output.touch(mode=0o600)
+    output.write_text(privacy.dumps(export), encoding="utf-8")
+    click.echo(f"Wrote everything stored about contact {contact_id} to {output}.", err=True)
+
+
+@contacts.command("erase")
+@click.argument("contact_id", type=int)
+@click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
+def contacts_erase(contact_id: int, yes: bool) -> None:
+    """Remove a person's personal data and message texts (anonymous counts stay)."""
+    from bot import privacy
+
+    if not yes:
+        click.confirm(
+            f"Erase contact {contact_id}'s personal data and messages? This cannot be undone",
+            abort=True,
+        )
+    settings = load_settings()
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        with database.write() as session:
+            erased = privacy.erase_contact(session, contact_id, actor=CLI_ACTOR, now=clock.now())
+    except privacy.ContactNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    if erased.already_erased:
+        click.echo(f"Contact {contact_id} was already erased.")
+    else:
+        click.echo(
+            f"Erased contact {contact_id}: {erased.messages} message(s) and "
+            f"{erased.cases} case(s) kept as anonymous counts."
+        )
+
+
+@main.command()
+@click.option(
+    "--now",
+    "now_text",
+    help="Purge as if it were this time (ISO 8601 with an offset); default: now.",
+)
+def purge(now_text: str | None) -> None:
+    """Erase people with no contact for RELAIS_RETENTION_DAYS; drop old audit entries."""
+    from bot import privacy
+
+    settings = load_settings()
+    now = parse_instant(now_text) if now_text else clock.now()
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        purged = privacy.purge(
+            database,
+            now,
+            retention=timedelta(days=settings.retention_days),
+            audit_retention=timedelta(days=settings.audit_retention_days),
+        )
+    finally:
+        database.dispose()
+    click.echo(
+        f"Erased {purged.contacts} contact(s) quiet for {settings.retention_days} days; "
+        f"deleted {purged.audit_entries} audit entries older than "
+        f"{settings.audit_retention_days} days."
+    )
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for data at rest (RELAIS_ENCRYPTION_KEYS)."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new key; put it first in RELAIS_ENCRYPTION_KEYS."""
+    from bot.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@keys.command("reencrypt")
+def keys_reencrypt() -> None:
+    """Seal every stored text with the newest key (after adding one, before dropping one)."""
+    from bot import crypto
+
+    settings = load_settings()
+    if not settings.encryption_keys:
+        raise ConfigError(
+            "RELAIS_ENCRYPTION_KEYS", "set it first (make a key with `relais keys generate`)"
+        )
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        report = crypto.reencrypt(database, crypto.Keyring(settings.encryption_keys))
+    finally:
+        database.dispose()
+    click.echo(
+        f"{sum(report.sealed.values())} unencrypted value(s) sealed, "
+        f"{sum(report.rotated.values())} moved to the newest key; "
+        "every stored text now opens with the first key alone."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

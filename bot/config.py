@@ -21,6 +21,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 SHIPPED_LANGUAGES = ("fr", "en", "ar", "fa_AF", "uk", "pt", "tr")
+ENVIRONMENTS = ("development", "production")
+MAKE_A_KEY = (
+    "make one with `relais keys generate` and set RELAIS_ENCRYPTION_KEYS "
+    "(or RELAIS_ENCRYPTION_KEYS_FILE) to it"
+)
 DEFAULT_DATABASE_URL = "sqlite:///relais.db"
 
 T = TypeVar("T")
@@ -33,6 +38,16 @@ class ConfigError(Exception):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class OnCallAddress:
+    """Where an on-call alert goes: a channel name and an address on that channel."""
+
+    # "sms", "whatsapp" or "telegram": the values of storage.models.Channel.
+    channel: str
+    # +E.164 for SMS and WhatsApp, the chat id for Telegram (negative for a group).
+    address: str
 
 
 @dataclass(frozen=True)
@@ -56,7 +71,14 @@ class Settings:
     default_language: str = "fr"
     timezone: str = "Europe/Paris"
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
-    worker_poll_seconds: float = 0.5
+    # `production` refuses to start without encryption keys; `development` (the default,
+    # so `relais serve` starts on a fresh machine) stores texts unencrypted, marked so
+    # that `relais keys reencrypt` seals them once a key is set.
+    environment: str = "development"
+    # Contacts with no news for this long are erased; audit entries older than this go.
+    retention_days: int = 730
+    audit_retention_days: int = 365
+    worker_poll_seconds: float = 0.25
     # Sending rates the providers accept (messages a second), per dispatcher process.
     twilio_sms_rate: float = 1.0
     twilio_whatsapp_rate: float = 20.0
@@ -65,7 +87,19 @@ class Settings:
     telegram_per_chat_rate: float = 1.0
     # How long a dispatcher owns the rows it claimed; after a crash, others wait this long.
     dispatch_lease_seconds: float = 60.0
+    # Who hears about urgent cases nobody claims, and when (minutes after the case opened).
+    # Staff phone numbers: kept out of repr so a logged Settings does not spread them.
+    oncall: tuple[OnCallAddress, ...] = field(default=(), repr=False)
+    oncall_first_alert_minutes: int = 15
+    oncall_second_alert_minutes: int = 60
     log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.environment == "production" and not self.encryption_keys:
+            raise ConfigError(
+                "RELAIS_ENCRYPTION_KEYS",
+                f"required when RELAIS_ENV=production (data at rest is encrypted); {MAKE_A_KEY}",
+            )
 
     @property
     def twilio_enabled(self) -> bool:
@@ -85,7 +119,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate every setting; raise ConfigError on the first bad one."""
         env = _Env(os.environ if environ is None else environ)
-        return cls(
+        settings = cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL, _database_url),
             secret_key=env.secret("SECRET_KEY", _secret_key),
             public_url=env.optional("PUBLIC_URL", _http_url),
@@ -104,15 +138,23 @@ class Settings:
             default_language=env.get("RELAIS_DEFAULT_LANGUAGE", "fr", _language),
             timezone=env.get("RELAIS_TIMEZONE", "Europe/Paris", _timezone),
             encryption_keys=env.secret("RELAIS_ENCRYPTION_KEYS", _fernet_keys) or (),
-            worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 0.5, _poll_seconds),
+            environment=env.get("RELAIS_ENV", "development", _environment),
+            retention_days=env.get("RELAIS_RETENTION_DAYS", 730, _days(30)),
+            audit_retention_days=env.get("RELAIS_AUDIT_RETENTION_DAYS", 365, _days(30)),
+            worker_poll_seconds=env.get("RELAIS_WORKER_POLL_SECONDS", 0.25, _poll_seconds),
             twilio_sms_rate=env.get("RELAIS_TWILIO_SMS_RATE", 1.0, _rate),
             twilio_whatsapp_rate=env.get("RELAIS_TWILIO_WHATSAPP_RATE", 20.0, _rate),
             twilio_per_number_rate=env.optional("RELAIS_TWILIO_PER_NUMBER_RATE", _rate),
             telegram_rate=env.get("RELAIS_TELEGRAM_RATE", 30.0, _rate),
             telegram_per_chat_rate=env.get("RELAIS_TELEGRAM_PER_CHAT_RATE", 1.0, _rate),
             dispatch_lease_seconds=env.get("RELAIS_DISPATCH_LEASE_SECONDS", 60.0, _lease),
+            oncall=env.get("RELAIS_ONCALL", (), _oncall),
+            oncall_first_alert_minutes=env.get("RELAIS_ONCALL_FIRST_ALERT_MINUTES", 15, _minutes),
+            oncall_second_alert_minutes=env.get("RELAIS_ONCALL_SECOND_ALERT_MINUTES", 60, _minutes),
             log_level=env.get("RELAIS_LOG_LEVEL", "INFO", _log_level),
         )
+        _check_oncall(settings)
+        return settings
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """Return a copy with some fields replaced (tests and the CLI use this)."""
@@ -265,11 +307,25 @@ def _fernet_keys(raw: str) -> tuple[str, ...]:
             Fernet(key.encode())
         except ValueError:
             raise ValueError(
-                f"key {position} is not a Fernet key; make one with "
-                "`python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`"
+                f"key {position} is not a Fernet key; make one with `relais keys generate`"
             ) from None
     return keys
+
+
+def _environment(raw: str) -> str:
+    if raw not in ENVIRONMENTS:
+        raise ValueError(f"one of {', '.join(ENVIRONMENTS)}, not {raw!r}")
+    return raw
+
+
+def _days(minimum: int) -> Callable[[str], int]:
+    # A floor, so a typo (RELAIS_RETENTION_DAYS=7) cannot erase everyone's file at once.
+    def parse(raw: str) -> int:
+        if not raw.isdigit() or not minimum <= int(raw) <= 36_500:
+            raise ValueError(f"a number of days between {minimum} and 36500, not {raw!r}")
+        return int(raw)
+
+    return parse
 
 
 def _poll_seconds(raw: str) -> float:
@@ -301,6 +357,60 @@ def _lease(raw: str) -> float:
         # Shorter than a slow provider's answer, and two dispatchers could send one row.
         raise ValueError("choose between 5 and 3600 seconds")
     return value
+
+
+_ONCALL_FORMS = "sms:+E.164, whatsapp:+E.164 or telegram:<chat id>"
+
+
+def _oncall(raw: str) -> tuple[OnCallAddress, ...]:
+    entries = [entry.strip() for entry in raw.split(",")]
+    addresses: list[OnCallAddress] = []
+    for position, entry in enumerate(entries, start=1):
+        if not entry:
+            continue  # a trailing comma is harmless
+        channel, _, address = entry.partition(":")
+        if channel in {"sms", "whatsapp"}:
+            valid = address.startswith("+") and address[1:].isdigit() and 8 <= len(address) <= 16
+        elif channel == "telegram":
+            valid = address.removeprefix("-").isdigit() and len(address) <= 20
+        else:
+            valid = False
+        if not valid:
+            raise ValueError(f"entry {position} {entry!r} is not {_ONCALL_FORMS}")
+        on_call = OnCallAddress(channel, address)
+        if on_call in addresses:
+            # Listed twice, the same phone would ring twice for every alert.
+            raise ValueError(f"entry {position} {entry!r} is listed twice")
+        addresses.append(on_call)
+    return tuple(addresses)
+
+
+def _minutes(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_080:
+        raise ValueError(f"a whole number of minutes between 1 and 10080 (a week), not {raw!r}")
+    return int(raw)
+
+
+def _check_oncall(settings: Settings) -> None:
+    """Checks across variables: the reminder comes after the first alert, channels exist."""
+    if settings.oncall_second_alert_minutes <= settings.oncall_first_alert_minutes:
+        raise ConfigError(
+            "RELAIS_ONCALL_SECOND_ALERT_MINUTES",
+            f"must be more than RELAIS_ONCALL_FIRST_ALERT_MINUTES "
+            f"({settings.oncall_first_alert_minutes})",
+        )
+    for on_call in settings.oncall:
+        enabled = (
+            settings.telegram_enabled if on_call.channel == "telegram" else settings.twilio_enabled
+        )
+        if not enabled:
+            # Otherwise the alert would wait in the outbox for a channel that never sends it.
+            needs = "TELEGRAM_BOT_TOKEN" if on_call.channel == "telegram" else "the Twilio settings"
+            raise ConfigError(
+                "RELAIS_ONCALL",
+                f"{on_call.channel}:{on_call.address} needs the {on_call.channel} channel "
+                f"({needs})",
+            )
 
 
 def _log_level(raw: str) -> str:

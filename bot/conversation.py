@@ -9,13 +9,14 @@ provider; the worker sends what was queued.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy.exc
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import outbox, texts
@@ -112,28 +113,57 @@ class ConversationService:
         settings: Settings,
         hooks: Sequence[InboundHook] = (),
         run_end_hooks: Sequence[RunEndHook] = (),
+        on_received: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.runtime = runtime
         self.settings = settings
         self.hooks = list(hooks)
         self.run_end_hooks = list(run_end_hooks)
+        # Rung after a message is stored: in `relais serve`, it wakes the worker thread.
+        self.on_received = on_received
 
-    def handle(self, inbound: InboundMessage) -> Handled:
-        """Store the message, then act on it; a provider id seen before changes nothing.
+    def receive(self, inbound: InboundMessage) -> Handled:
+        """Store the message, nothing more: what a webhook does before answering.
 
-        Storing is its own transaction: whatever goes wrong afterwards, the person's
-        message is kept, and the worker processes it again (`retry_unprocessed`).
+        One short transaction; a provider id seen before changes nothing. The worker's
+        inbox task then processes each person's messages in order (bot/inbox.py).
         """
         with self.database.write() as session:
-            address = self._find_or_create_address(session, inbound)
-            message = self._store_inbound(session, address, inbound)
-            if message is None:
-                return Handled(contact_id=address.contact_id, message_id=None, duplicate=True)
-            message_id = message.id
-        return self.process(message_id, language_hint=inbound.language_hint)
+            # The hot path of every webhook: plain statements, no ORM unit of work.
+            known = session.execute(
+                select(ContactAddress.id, ContactAddress.contact_id).where(
+                    ContactAddress.channel == inbound.channel,
+                    ContactAddress.address == inbound.address,
+                )
+            ).first()
+            if known is None:
+                address = self._find_or_create_address(session, inbound)
+                address_id, contact_id = address.id, address.contact_id
+            else:
+                address_id, contact_id = known.id, known.contact_id
+                if inbound.language_hint:
+                    session.execute(
+                        update(Contact)
+                        .where(Contact.id == contact_id, Contact.language_hint.is_(None))
+                        .values(language_hint=inbound.language_hint[:16])
+                    )
+            message_id = self._store_inbound(session, address_id, contact_id, inbound)
+            if message_id is None:
+                log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+                return Handled(contact_id=contact_id, message_id=None, duplicate=True)
+        if self.on_received is not None:
+            self.on_received()
+        return Handled(contact_id=contact_id, message_id=message_id)
 
-    def process(self, message_id: int, *, language_hint: str | None = None) -> Handled:
+    def handle(self, inbound: InboundMessage) -> Handled:
+        """Store the message, then act on it at once (the simulator, `relais chat`, tests)."""
+        received = self.receive(inbound)
+        if received.message_id is None:
+            return received
+        return self.process(received.message_id)
+
+    def process(self, message_id: int) -> Handled:
         """Act on a stored inbound message once: hooks, a held case, or the flows."""
         with self.database.write() as session:
             stored = session.get(Message, message_id)
@@ -150,8 +180,6 @@ class ConversationService:
             now = message.created_at
             address.last_inbound_at = now
             contact.last_seen_at = now
-            if language_hint and not contact.language_hint:
-                contact.language_hint = language_hint[:16]
             for hook in self.hooks:
                 if hook(session, contact, address, message):
                     return handled
@@ -322,26 +350,28 @@ class ConversationService:
         return session.scalars(query).one()
 
     def _store_inbound(
-        self, session: Session, address: ContactAddress, inbound: InboundMessage
-    ) -> Message | None:
-        message = Message(
-            contact_id=address.contact_id,
-            address_id=address.id,
-            direction=Direction.IN,
-            channel=inbound.channel,
-            provider_id=inbound.provider_id,
-            kind=inbound.kind,
-            text=inbound.text,
-            status=MessageStatus.RECEIVED,
-            created_at=inbound.received_at,
-        )
-        try:
-            with session.begin_nested():
-                session.add(message)
-        except sqlalchemy.exc.IntegrityError:
-            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-            return None
-        return message
+        self, session: Session, address_id: int, contact_id: int, inbound: InboundMessage
+    ) -> int | None:
+        """Insert the message; None when its provider id was stored before."""
+        insert = postgresql.insert if self.database.is_postgresql else sqlite.insert
+        stored = session.execute(
+            insert(Message)
+            .values(
+                contact_id=contact_id,
+                address_id=address_id,
+                direction=Direction.IN,
+                channel=inbound.channel,
+                provider_id=inbound.provider_id,
+                kind=inbound.kind,
+                text=inbound.text,
+                status=MessageStatus.RECEIVED,
+                created_at=inbound.received_at,
+            )
+            # A retried webhook: the unique (channel, direction, provider_id) says so.
+            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+            .returning(Message.id)
+        ).scalar()
+        return None if stored is None else int(stored)
 
     def _run_flows(
         self,

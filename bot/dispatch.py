@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from bot import clock, outbox
 from bot.channels.base import ChannelAdapter, ChannelError, Outbound, RateLimit
@@ -291,10 +291,18 @@ class Dispatcher:
                 # counts, not ours.
                 log.warning("outbox row %s was taken over; not recording", claimed.outbox_id)
                 return
+            if status is MessageStatus.SENT:
+                # The common case, on every message sent: one plain UPDATE, no ORM load.
+                session.execute(
+                    update(Message)
+                    .where(Message.id == claimed.outbound.message_id)
+                    .values(status=status, sent_at=now, provider_id=provider_id)
+                )
+                return
             message = session.get(Message, claimed.outbound.message_id)
             if message is None:
                 return
-            _record(session, message, status, now, provider_id=provider_id, error=error)
+            _record_failure(message, status, error)
             if problem is not None and problem.address_problem is not None:
                 address = session.get(ContactAddress, message.address_id)
                 if address is not None:
@@ -302,19 +310,8 @@ class Dispatcher:
                     mark_address(session, address, problem.address_problem, now, detail=detail)
 
 
-def _record(
-    session: Session,
-    message: Message,
-    status: MessageStatus,
-    now: datetime,
-    *,
-    provider_id: str | None,
-    error: tuple[str, str] | None,
-) -> None:
+def _record_failure(message: Message, status: MessageStatus, error: tuple[str, str] | None) -> None:
     message.status = status
-    if status is MessageStatus.SENT:
-        message.sent_at = now
-        message.provider_id = provider_id
     if error is not None:
         message.error_code, message.error_detail = error[0][:16], error[1][:500]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ class Relais:
     settings: Settings
     database: Database
     _conversations: ConversationService | None = field(default=None, repr=False)
+    # Set by `relais serve`, where the worker runs in the same process: wakes it.
+    wake_worker: Callable[[], None] | None = field(default=None, repr=False)
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
@@ -34,6 +37,7 @@ class Relais:
             from bot.services import conversation_service
 
             self._conversations = conversation_service(self.database, self.settings)
+            self._conversations.on_received = self.wake_worker
         return self._conversations
 
 

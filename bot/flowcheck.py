@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot import keyword_texts, safety_texts
 from bot import texts as system_texts
 from bot.engine import defaults
 from bot.engine.flow import load_library
@@ -13,6 +14,7 @@ from bot.engine.problems import FlowError
 from bot.engine.text import for_language
 from bot.flowtexts import FlowText, iter_flow_texts
 from bot.i18n import CatalogError, Catalogs, check_catalogs
+from bot.safety_lexicon import check_lexicon
 
 
 def check(flows_dir: Path, locales_dir: Path) -> list[str]:
@@ -22,11 +24,13 @@ def check(flows_dir: Path, locales_dir: Path) -> list[str]:
     a text missing in a shipped language, placeholders that differ from the source, a
     text longer than its SMS budget once translated.
     """
+    # The crisis lexicon and helplines (flows/safety.yaml) are checked with the flows.
+    safety = [str(problem) for problem in check_lexicon(flows_dir / "safety.yaml")]
     try:
         library = load_library(flows_dir)
     except FlowError as error:
         # Texts of a broken flow cannot be listed reliably; fix the flow first.
-        return [str(problem) for problem in error.problems]
+        return safety + [str(problem) for problem in error.problems]
     try:
         catalogs = Catalogs.load(locales_dir)
     except CatalogError as error:
@@ -37,11 +41,12 @@ def check(flows_dir: Path, locales_dir: Path) -> list[str]:
         for text in iter_flow_texts(Path(flow.file).read_text(encoding="utf-8"), flow.file)
     ]
     texts.extend(marked_texts())
-    return [str(problem) for problem in check_catalogs(texts, catalogs, finish=for_language)]
+    catalog_problems = check_catalogs(texts, catalogs, finish=for_language)
+    return safety + [str(problem) for problem in catalog_problems]
 
 
 # Modules whose N_("…") texts people receive: the engine's defaults, the system texts.
-MARKED_MODULES = (defaults, system_texts)
+MARKED_MODULES = (defaults, system_texts, keyword_texts, safety_texts)
 
 
 def marked_texts() -> Iterator[FlowText]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from bot import checkins
+from bot import checkins, privacy
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.flood import FloodHook
+from bot.keywords import KeywordHook
 from bot.runtime import FlowRuntime, shipped_runtime
+from bot.safety import SafetyHook
 from storage.db import Database
 
 
@@ -13,9 +16,18 @@ def conversation_service(
     database: Database, settings: Settings, runtime: FlowRuntime | None = None
 ) -> ConversationService:
     """The one way to build the service, so web, worker and CLI behave alike."""
-    return ConversationService(
+    service = ConversationService(
         database,
         runtime or shipped_runtime(),
         settings,
-        run_end_hooks=[checkins.on_run_ended],
+        run_end_hooks=[checkins.on_run_ended, privacy.forget_without_consent],
     )
+    # In this order, before the flows see anything. Danger first, whatever state the
+    # person is in (a held case, opted out, a flood); then a flood is answered once; then
+    # a global command (STOP, AIDE, LANGUE…) wins over whatever question is waiting.
+    service.hooks += [
+        SafetyHook(service.runtime, settings),
+        FloodHook(service),
+        KeywordHook(service),
+    ]
+    return service

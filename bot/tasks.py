@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from bot import checkins
+from bot import alerts, checkins, privacy
 from bot.channels.base import ChannelAdapter
 from bot.channels.simulator import SimulatorAdapter
 from bot.config import Settings
 from bot.dispatch import Dispatcher
-from bot.inbound_retry import retry_unprocessed
+from bot.inbox import Inbox
 from bot.services import conversation_service
 from bot.timeouts import expire_due_waits
 from bot.worker import Task
@@ -59,8 +59,9 @@ def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
 
 
 def build_background(settings: Settings, database: Database) -> Background:
-    """The dispatcher, the timeout sweeper and the check-in scheduler, on one database."""
+    """Everything the worker does in the background, on one database."""
     service = conversation_service(database, settings)
+    inbox = Inbox(service)
     dispatcher = Dispatcher(
         database,
         channel_adapters(settings),
@@ -71,7 +72,9 @@ def build_background(settings: Settings, database: Database) -> Background:
             Task("dispatch", dispatcher.run_once, every=0.0),
             Task("timeouts", partial(expire_due_waits, service), every=30.0),
             Task("checkins", partial(checkins.tick, service), every=60.0),
-            Task("inbound retry", partial(retry_unprocessed, service), every=60.0),
+            Task("inbox", inbox.run_once, every=0.0),
+            alerts.unclaimed_task(database, settings),
+            privacy.purge_task(database, settings),
         ],
-        closers=[dispatcher.close, database.dispose],
+        closers=[inbox.close, dispatcher.close, database.dispose],
     )

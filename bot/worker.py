@@ -49,10 +49,19 @@ class Worker:
         self.tasks = list(tasks)
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
+        # One bell per task: rung when another task did something (a processed message
+        # has replies to send) or when the worker stops, so idle tasks look at once.
+        self._bells = {task.name: threading.Event() for task in self.tasks}
 
     def stop(self) -> None:
         """Ask the loop to finish its current task and return."""
         self._stop.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Make every idle task look for work now."""
+        for bell in self._bells.values():
+            bell.set()
 
     @property
     def stopping(self) -> bool:
@@ -100,12 +109,17 @@ class Worker:
         log.info("worker stopped")
 
     def _loop(self, task: Task) -> None:
+        bell = self._bells[task.name]
         while not self._stop.is_set():
+            bell.clear()
             handled = self._run_task(task, clock.now())
-            # Busy: go straight on with the next batch. Idle: wait for its next turn.
-            if not handled:
-                wait = max(task.next_run - time.monotonic(), self.poll_seconds)
-                self._stop.wait(wait)
+            if handled:
+                # Busy: go straight on, and let the others know there may be work.
+                for name, other in self._bells.items():
+                    if name != task.name:
+                        other.set()
+                continue
+            bell.wait(max(task.next_run - time.monotonic(), self.poll_seconds))
 
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGTERM (PaaS, systemd) and SIGINT (Ctrl-C)."""

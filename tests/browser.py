@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
 from bot.accounts import create_user
@@ -94,6 +94,22 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     thread.join(timeout=10)
 
 
+@dataclass
+class _Shared:
+    """One chromium for the whole run, however many folders import the `browser` fixture.
+
+    Each conftest.py that imports the fixture gets its own session-scoped copy, and
+    Playwright's sync API cannot be started twice in one process: the copies share this.
+    """
+
+    playwright: Playwright | None = None
+    browser: Browser | None = None
+    users: int = 0
+
+
+_shared = _Shared()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, driven by Playwright, for the whole session."""
@@ -104,10 +120,19 @@ def browser() -> Iterator[Browser]:
             "chromium (run `bash .ci/browser`)",
             pytrace=False,
         )
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    if _shared.browser is None:
+        _shared.playwright = sync_playwright().start()
+        _shared.browser = _shared.playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS
+        )
+    _shared.users += 1
+    yield _shared.browser
+    _shared.users -= 1
+    if _shared.users == 0:
+        _shared.browser.close()
+        assert _shared.playwright is not None
+        _shared.playwright.stop()
+        _shared.browser = _shared.playwright = None
 
 
 @pytest.fixture

@@ -161,3 +161,17 @@ def frozen_clock() -> Iterator[FrozenClock]:
     """Time stands still at FROZEN_AT until the test moves it."""
     with time_machine.travel(FROZEN_AT, tick=False) as traveller:
         yield FrozenClock(traveller)
+
+
+def process_inbox(app: Flask) -> int:
+    """Process what webhooks stored, as the worker's inbox task does; return how many."""
+    from bot.inbox import Inbox
+
+    inbox = Inbox(relais(app).conversations)
+    try:
+        total = 0
+        while handled := inbox.run_once():
+            total += handled
+        return total
+    finally:
+        inbox.close()

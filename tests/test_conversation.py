@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.conversation import ConversationService, InboundMessage
 from bot.extensions import relais
-from bot.inbound_retry import retry_unprocessed
+from bot.inbox import Inbox
 from bot.timeouts import expire_due_waits
 from storage.db import Database
 from storage.models import (
@@ -274,8 +274,29 @@ def test_a_new_person_sending_a_photo_is_greeted_with_first_contact(
     assert "Français" in handled.replies[0].payload["choices"]
 
 
+def test_a_webhook_only_stores_and_the_inbox_processes_in_order(
+    service: ConversationService, db: Database
+) -> None:
+    service.receive(_text("Bonjour", "SM1"))
+    service.receive(_text("1", "SM2"))  # the answer to the language menu
+    assert _count(db, OutboxItem) == 0
+    inbox = Inbox(service)
+    try:
+        # One message per person per pass: the second waits for the first.
+        assert inbox.run_once() == 1
+        assert inbox.run_once() == 1
+        assert inbox.run_once() == 0
+    finally:
+        inbox.close()
+    with db.read() as session:
+        statuses = session.scalars(select(Message.status).where(Message.direction == "in")).all()
+        run = session.scalars(select(Conversation)).one()
+    assert statuses == ["handled", "handled"]
+    assert run.state["results"].get("language") == "fr"
+
+
 def test_a_message_whose_processing_failed_is_kept_and_processed_later(
-    service: ConversationService, db: Database, frozen_clock: FrozenClock
+    service: ConversationService, db: Database
 ) -> None:
     def broken(
         session: Session, contact: Contact, address: ContactAddress, message: Message
@@ -290,8 +311,11 @@ def test_a_message_whose_processing_failed_is_kept_and_processed_later(
         stored = session.scalars(select(Message)).one()
     assert (stored.text, stored.status) == ("Bonjour", "received")
 
-    frozen_clock.advance(timedelta(minutes=2))
-    assert retry_unprocessed(service, clock.now()) == 1
+    inbox = Inbox(service)
+    try:
+        assert inbox.run_once() == 1
+    finally:
+        inbox.close()
     with db.read() as session:
         assert session.scalars(select(Message.status).where(Message.id == stored.id)).one() == (
             "handled"
@@ -300,7 +324,7 @@ def test_a_message_whose_processing_failed_is_kept_and_processed_later(
 
 
 def test_a_message_that_keeps_failing_goes_to_a_worker(
-    service: ConversationService, db: Database, frozen_clock: FrozenClock
+    service: ConversationService, db: Database
 ) -> None:
     def broken(
         session: Session, contact: Contact, address: ContactAddress, message: Message
@@ -308,14 +332,19 @@ def test_a_message_that_keeps_failing_goes_to_a_worker(
         raise RuntimeError("a bug in a hook")
 
     service.hooks.append(broken)
-    with pytest.raises(RuntimeError):
-        service.handle(_text("Bonjour", "SM1"))
-    frozen_clock.advance(timedelta(minutes=5))
-    retry_unprocessed(service, clock.now())
-    frozen_clock.advance(timedelta(hours=2))
-    retry_unprocessed(service, clock.now())
+    service.receive(_text("Bonjour", "SM1"))
+    service.receive(_text("Allô ?", "SM2"))
+    inbox = Inbox(service, retry_after=0.0)
+    try:
+        for _ in range(3):
+            inbox.run_once()
+    finally:
+        inbox.close()
     with db.read() as session:
         case = session.scalars(select(Case)).one()
-        message = session.scalars(select(Message)).one()
+        first = session.scalars(select(Message).where(Message.provider_id == "SM1")).one()
+        second = session.scalars(select(Message).where(Message.provider_id == "SM2")).one()
     assert (case.reason, case.priority) == ("unprocessed_message", "high")
-    assert (message.status, message.case_id) == ("failed", case.id)
+    assert (first.status, first.case_id) == ("failed", case.id)
+    # The person's next message is no longer held up behind it.
+    assert second.status == "received"

@@ -21,6 +21,7 @@ from bot import clock
 from bot.conversation import ConversationService, Handled, InboundMessage
 from bot.extensions import conversations, settings
 from bot.i18n import shipped_language
+from bot.inbound_text import clean_text
 from storage.models import Channel
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
     caption = message.get("caption")
     if not isinstance(text, str | None) or not isinstance(caption, str | None):
         raise MalformedUpdate(f"{kind}.text and {kind}.caption must be strings")
+    text, caption = (None if t is None else clean_text(t) for t in (text, caption))
     sender = message.get("from")
     code = sender.get("language_code") if isinstance(sender, dict) else None
     inbound = InboundMessage(
@@ -114,12 +116,12 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
 
 
 def receive_update(service: ConversationService, data: Any, now: datetime) -> Handled | None:
-    """Parse one update and hand it to the service; None when it is ignored (and logged)."""
+    """Parse one update and store it (the worker processes it); None when it is ignored."""
     parsed = parse_update(data, now)
     if isinstance(parsed, Ignored):
         log.info("telegram: ignoring update %s: %s", parsed.update_id, parsed.reason)
         return None
-    handled = service.handle(parsed)
+    handled = service.receive(parsed)
     if handled.duplicate:
         log.info("telegram: update %s was already handled", parsed.provider_id)
     return handled

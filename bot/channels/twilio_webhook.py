@@ -20,6 +20,7 @@ from bot.channels.twilio import WHATSAPP_PREFIX, twilio_address_problem
 from bot.conversation import InboundMessage
 from bot.delivery import mark_address, record_status
 from bot.extensions import conversations, database, settings
+from bot.inbound_text import clean_text
 from storage.models import Channel, ContactAddress, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,10 @@ def _rejected(error: Rejected) -> Response:
 
 @blueprint.post("/webhooks/twilio")
 def inbound() -> Response:
-    """Hand a verified inbound message to the conversation service; answer empty TwiML."""
+    """Store a verified inbound message (the worker processes it); answer empty TwiML."""
     form = _verified_form()
     message = parse_inbound(form)
-    handled = conversations().handle(message)
+    handled = conversations().receive(message)
     if handled.duplicate:
         log.info("twilio message %s was already handled", message.provider_id)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
@@ -117,7 +118,7 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     address = sender.removeprefix(WHATSAPP_PREFIX)
     if not address or len(address) > _MAX_ADDRESS or len(sid) > _MAX_PROVIDER_ID:
         raise Rejected(400, "From or MessageSid is malformed")
-    body = form.get("Body") or ""
+    body = clean_text(form.get("Body") or "")
     kind, text = "text", body
     if not body.strip():
         media = _describe_media(form)

@@ -22,9 +22,9 @@ class NavItem:
 
 
 # In menu order. An item appears when its endpoint is registered, so a page built later
-# (the queue, the simulator) joins the menu by taking the endpoint name given here.
+# (the simulator) joins the menu by taking the endpoint name given here. The queue is
+# also the home page (/queue/), so it has no separate "Home" item.
 NAV: tuple[NavItem, ...] = (
-    NavItem("dashboard.home", _l("Home"), _l("Your account and the pages you can open.")),
     NavItem(
         "dashboard.queue",
         _l("Queue"),

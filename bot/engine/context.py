@@ -52,6 +52,8 @@ class Context:
         self.results = results
         self.now = now
         self.events: list[Event] = []
+        # Steps run in this sprint (the runner counts them; benchmarks read them).
+        self.steps = 0
 
     def emit(self, event: Event) -> None:
         """Record an event."""

@@ -27,6 +27,7 @@ class Sprint:
     state: dict[str, Any] | None
     events: list[Event]
     wait_until: datetime | None
+    steps: int = 0
 
     @property
     def outcome(self) -> str | None:
@@ -139,6 +140,7 @@ class Runner:
                 jump = step
             elif isinstance(jump, Goto):
                 steps += 1
+                ctx.steps += 1
                 flow = self.library.flows[run.flow]
                 if steps > self.max_steps:
                     jump = Fail(f"more than {self.max_steps} steps without waiting: a loop?")
@@ -166,16 +168,16 @@ class Runner:
                     jump = Goto(frame.then)
                     continue
                 ctx.emit(RunEnded(jump.outcome))
-                return Sprint(None, ctx.events, None)
+                return Sprint(None, ctx.events, None, ctx.steps)
             else:
                 ctx.emit(RunFailed(jump.reason))
                 ctx.emit(RunEnded(FAILED))
-                return Sprint(None, ctx.events, None)
+                return Sprint(None, ctx.events, None, ctx.steps)
 
     def _waiting(self, run: RunState, ctx: Context, step: AskStep) -> Sprint:
         pending = step.timeouts[run.timeouts_done :]
         wait_until = run.asked_at + pending[0].after if pending else None
-        return Sprint(run.to_json(), ctx.events, wait_until)
+        return Sprint(run.to_json(), ctx.events, wait_until, ctx.steps)
 
 
 def _check_now(now: datetime) -> None:

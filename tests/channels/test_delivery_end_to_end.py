@@ -16,6 +16,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.extensions import relais
+from bot.inbox import Inbox
 from bot.tasks import channel_adapters
 from storage.db import Database
 from storage.models import Channel, Contact, ContactAddress, Message, OutboxItem
@@ -58,14 +59,20 @@ def dispatcher(channels_app: Flask) -> Iterator[Dispatcher]:
     instance.close()
 
 
-def _drain(dispatcher: Dispatcher, database: Database, seconds: float = 10.0) -> None:
+def _drain(app: Flask, dispatcher: Dispatcher, seconds: float = 10.0) -> None:
+    """What the worker does: process what webhooks stored, send what that queued."""
+    database = relais(app).database
+    inbox = Inbox(relais(app).conversations)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        inbox.run_once()
         dispatcher.run_once()
         with database.read() as session:
             if not session.scalar(select(func.count()).select_from(OutboxItem)):
+                inbox.close()
                 return
         time.sleep(0.05)
+    inbox.close()
     raise AssertionError("the outbox did not drain")
 
 
@@ -106,7 +113,7 @@ def test_a_signed_sms_gets_its_reply_delivered_in_the_contacts_language(
             "/webhooks/twilio", data=params, headers={"X-Twilio-Signature": signature}
         )
         assert answer.status_code == 200
-    _drain(dispatcher, database)
+    _drain(channels_app, dispatcher)
 
     sent = fake_twilio.sent
     assert sent, "nothing reached the fake Twilio"
@@ -128,7 +135,7 @@ def test_whatsapp_replies_leave_from_the_whatsapp_sender(
         "/webhooks/twilio", data=params, headers={"X-Twilio-Signature": signature}
     )
     assert answer.status_code == 200
-    _drain(dispatcher, database)
+    _drain(channels_app, dispatcher)
     assert fake_twilio.sent
     assert {(m.from_, m.to) for m in fake_twilio.sent} == {
         ("whatsapp:+33639980000", "whatsapp:+33639980302")
@@ -148,7 +155,7 @@ def test_a_telegram_update_gets_its_reply_with_buttons_in_the_hinted_language(
             headers={"X-Telegram-Bot-Api-Secret-Token": tg.WEBHOOK_SECRET},
         )
         assert answer.status_code == 200
-    _drain(dispatcher, database)
+    _drain(channels_app, dispatcher)
     first = fake_telegram.sent[0]
     assert any("Ѐ" <= c <= "ӿ" for c in first.text)
     assert ["Français"] in first.buttons
@@ -160,12 +167,12 @@ def test_a_telegram_update_gets_its_reply_with_buttons_in_the_hinted_language(
 
 
 def test_after_429_retry_after_2_the_message_leaves_once_two_seconds_later(
-    database: Database, dispatcher: Dispatcher, fake_telegram: FakeTelegram
+    channels_app: Flask, database: Database, dispatcher: Dispatcher, fake_telegram: FakeTelegram
 ) -> None:
     contact = _telegram_person(database, CHAT)
     _queue(database, contact, "Bonjour")
     fake_telegram.script(Scripted.too_many_requests(2))
-    _drain(dispatcher, database)
+    _drain(channels_app, dispatcher)
     calls = fake_telegram.calls("sendMessage")
     assert [call.answered for call in calls] == [429, 200]
     assert calls[1].at - calls[0].at >= 2.0
@@ -173,12 +180,12 @@ def test_after_429_retry_after_2_the_message_leaves_once_two_seconds_later(
 
 
 def test_a_blocked_bot_marks_the_address_and_never_retries(
-    database: Database, dispatcher: Dispatcher, fake_telegram: FakeTelegram
+    channels_app: Flask, database: Database, dispatcher: Dispatcher, fake_telegram: FakeTelegram
 ) -> None:
     contact = _telegram_person(database, CHAT)
     _queue(database, contact, "one", "two")
     fake_telegram.script(Scripted.blocked())
-    _drain(dispatcher, database)
+    _drain(channels_app, dispatcher)
     assert len(fake_telegram.calls("sendMessage")) == 1
     with database.read() as session:
         address = session.scalars(select(ContactAddress)).one()

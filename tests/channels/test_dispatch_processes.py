@@ -9,72 +9,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import Contact, ContactAddress, Message, OutboxItem
+from storage.models import OutboxItem
 from tests.fakes.telegram import FakeTelegram
+from tests.support.bulk import fill_outbox
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
 PEOPLE = 2500
 PER_PERSON = 4  # 10 000 messages
-
-
-def _fill_outbox(database: Database) -> None:
-    now = datetime.now(UTC)
-    with database.write() as session:
-        contact_ids = session.scalars(
-            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
-            [{"created_at": now, "fields": {}, "consent": "given"} for _ in range(PEOPLE)],
-        ).all()
-        address_ids = session.scalars(
-            insert(ContactAddress).returning(ContactAddress.id, sort_by_parameter_order=True),
-            [
-                {
-                    "contact_id": c,
-                    "channel": "telegram",
-                    "address": str(900000 + n),
-                    "created_at": now,
-                }
-                for n, c in enumerate(contact_ids)
-            ],
-        ).all()
-        rows = [
-            {
-                "contact_id": contact,
-                "address_id": address,
-                "direction": "out",
-                "channel": "telegram",
-                "kind": "flow",
-                "text": f"{900000 + n} #{k}",
-                "status": "queued",
-                "created_at": now,
-            }
-            for k in range(PER_PERSON)
-            for n, (contact, address) in enumerate(zip(contact_ids, address_ids, strict=True))
-        ]
-        message_ids = session.scalars(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-        ).all()
-        session.execute(
-            insert(OutboxItem),
-            [
-                {
-                    "message_id": message_id,
-                    "contact_id": row["contact_id"],
-                    "channel": "telegram",
-                    "priority": 0,
-                    "due_at": now,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for message_id, row in zip(message_ids, rows, strict=True)
-            ],
-        )
 
 
 @pytest.fixture
@@ -138,7 +85,7 @@ def _assert_order_per_chat(fake: FakeTelegram) -> None:
 def test_four_dispatchers_send_ten_thousand_rows_exactly_once(
     db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
 ) -> None:
-    _fill_outbox(db)
+    fill_outbox(db, PEOPLE, PER_PERSON)
     _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240)
     sent = Counter(message.text for message in fake_telegram.sent)
     assert len(sent) == PEOPLE * PER_PERSON
@@ -150,7 +97,7 @@ def test_four_dispatchers_send_ten_thousand_rows_exactly_once(
 def test_a_dispatcher_killed_mid_batch_loses_nothing(
     db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
 ) -> None:
-    _fill_outbox(db)
+    fill_outbox(db, PEOPLE, PER_PERSON)
     _wait_for(fake_telegram, 2000, timeout=120)
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait(timeout=10)

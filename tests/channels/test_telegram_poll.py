@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.channels.telegram_poll import TelegramUnavailable, poll, set_webhook, webhook_url
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.inbox import Inbox
 from bot.runtime import shipped_runtime
 from storage.db import Database
 from storage.models import Direction, Message
@@ -113,6 +114,12 @@ def test_polling_queues_replies_for_the_dispatcher_without_sending_them(
 
     wait_until(lambda: len(inbound(service)) == 1, what="the stored /start")
     poller.finish()
+    # The worker's inbox processes it; the dispatcher, not the poller, will send.
+    inbox = Inbox(service)
+    try:
+        assert inbox.run_once() == 1
+    finally:
+        inbox.close()
 
     with service.database.read() as session:
         replies = session.scalars(select(Message).where(Message.direction == Direction.OUT))

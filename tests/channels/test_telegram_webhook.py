@@ -20,6 +20,7 @@ from bot.engine.text import LRI, PDI
 from bot.runtime import shipped_runtime
 from storage.db import Database
 from storage.models import Channel, Contact, ContactAddress, Direction, Message, OutboxItem
+from tests.conftest import process_inbox
 from tests.fakes import telegram as build
 from tests.fakes.telegram import (
     WEBHOOK_SECRET,
@@ -41,9 +42,12 @@ def post(
 ) -> TestResponse:
     headers = {} if secret is None else {SECRET_HEADER: secret}
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(
+    response = client.post(
         "/webhooks/telegram", data=data, headers=headers, content_type="application/json"
     )
+    # What the worker's inbox does right after: process what the webhook stored.
+    process_inbox(client.application)
+    return response
 
 
 def messages(db: Database, direction: Direction) -> list[Message]:

@@ -37,7 +37,7 @@ from storage.models import (
     MessageStatus,
     OutboxItem,
 )
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, process_inbox
 from tests.fakes.twilio import (
     AUTH_TOKEN,
     PUBLIC_URL,
@@ -98,9 +98,14 @@ def post_signed(
     url: str | None = None,
     token: str = AUTH_TOKEN,
 ) -> TestResponse:
-    """POST `params` as Twilio would, signed for `url` (default: PUBLIC_URL + path)."""
+    """POST `params` as Twilio would, signed for `url` (default: PUBLIC_URL + path).
+
+    Then the worker's inbox processes what the webhook stored, as it would at once.
+    """
     signature = sign(url or PUBLIC_URL + path, params, token)
-    return client.post(path, data=dict(params), headers={"X-Twilio-Signature": signature})
+    response = client.post(path, data=dict(params), headers={"X-Twilio-Signature": signature})
+    process_inbox(client.application)
+    return response
 
 
 def count(db: Database, model: type[object]) -> int:

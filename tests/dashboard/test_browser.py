@@ -12,7 +12,8 @@ def test_a_supervisor_logs_in_in_chromium_and_sees_their_name(
 ) -> None:
     login(page, supervisor.email, supervisor.password)
     assert page.url.endswith("/queue/")
-    assert page.locator("h1").inner_text() == "Bonjour, Salomé Sup"
+    assert page.locator("h1").inner_text() == "File d’attente"
+    assert page.get_by_text("Connecté·e : Salomé Sup").is_visible()
     assert page.get_by_role("link", name="Journal d’audit").first.is_visible()
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url("**/login")

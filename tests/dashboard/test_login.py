@@ -28,7 +28,7 @@ def test_a_worker_logs_in_and_lands_on_the_home_page(
     assert response.location == "/queue/"
     home = client.get("/queue/")
     assert home.status_code == 200
-    assert "Bonjour, Wassim Worker" in text(home)
+    assert "Connecté·e : Wassim Worker" in text(home)
     with db.read() as session:
         user = session.get(User, worker.id)
         assert user is not None

@@ -51,7 +51,7 @@ def test_the_switch_overrides_the_browser_and_survives_logging_in(
     assert response.location == "/login?next=/queue/"
     assert "E-mail address" in text(client.get("/login", headers=french_browser))
     log_in(client, worker.email, worker.password)
-    assert "Hello, Wassim Worker" in text(client.get("/queue/", headers=french_browser))
+    assert "Signed in as Wassim Worker" in text(client.get("/queue/", headers=french_browser))
 
 
 def test_the_switch_ignores_unknown_languages_and_foreign_next(client: FlaskClient) -> None:

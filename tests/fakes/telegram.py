@@ -136,9 +136,13 @@ class SentMessage:
 class FakeTelegram:
     """The Bot API methods Relais uses, on 127.0.0.1:<random port>, in a thread."""
 
-    def __init__(self, token: str = TOKEN, *, max_long_poll: float = 30.0) -> None:
+    def __init__(
+        self, token: str = TOKEN, *, max_long_poll: float = 30.0, latency: float = 0.0
+    ) -> None:
         self.token = token
         self.max_long_poll = max_long_poll
+        # Seconds each sendMessage takes, like a real API across the Internet (benchmarks).
+        self.latency = latency
         self.requests: list[Request] = []
         self.sent: list[SentMessage] = []
         # What setWebhook registered (url, secret_token, allowed_updates), until deleteWebhook.
@@ -264,6 +268,8 @@ class FakeTelegram:
         return {**_BOT_USER, "can_join_groups": False, "supports_inline_queries": False}
 
     def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        if self.latency:
+            self._stopping.wait(self.latency)
         chat_id, text = params.get("chat_id"), params.get("text")
         if chat_id is None or not text:
             return 400, api_error(400, "Bad Request: message text is empty")
