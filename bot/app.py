@@ -43,6 +43,13 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
         JSON_SORT_KEYS=False,
     )
+    # The queue's SLA clocks (bot/cases.py reads them from the app config).
+    app.config.update(
+        RELAIS_SLA_URGENT_MINUTES=settings.sla_urgent_minutes,
+        RELAIS_SLA_HIGH_MINUTES=settings.sla_high_minutes,
+        RELAIS_SLA_NORMAL_WORKING_DAYS=settings.sla_normal_working_days,
+        RELAIS_SLA_LOW_WORKING_DAYS=settings.sla_low_working_days,
+    )
     app.config.update(flask_overrides)
 
     Relais(settings=settings, database=Database(settings.database_url)).init_app(app)

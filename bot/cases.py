@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import audit, outbox, texts
-from bot.conversation import reply_address
+from bot.conversation import active_conversation, end_conversation, reply_address
 from storage.models import (
     Case,
     CaseEvent,
@@ -26,6 +26,7 @@ from storage.models import (
     ContactAddress,
     Message,
     Priority,
+    RunStatus,
     User,
 )
 
@@ -258,6 +259,11 @@ def close(
     _audit(session, worker, audit.CASE_CLOSE, case, {"outcome": outcome}, ip=ip)
     # Only a person a worker was talking to is handed back; the others heard nothing.
     if was_held and contact.opted_out_at is None and contact.erased_at is None:
+        # The question the flows were waiting on when the worker took over is stale now:
+        # the person's next message starts afresh instead of answering it.
+        waiting = active_conversation(session, contact.id)
+        if waiting is not None:
+            end_conversation(waiting, now, RunStatus.INTERRUPTED, "worker_took_over")
         address = reply_address(session, contact.id)
         if address is not None:
             hand_back(session, contact, address, texts.CASE_CLOSED, now)

@@ -85,6 +85,11 @@ class Settings:
     twilio_per_number_rate: float | None = None
     telegram_rate: float = 30.0
     telegram_per_chat_rate: float = 1.0
+    # How long a case may wait for a person, by priority (0: no limit).
+    sla_urgent_minutes: int = 15
+    sla_high_minutes: int = 240
+    sla_normal_working_days: int = 2
+    sla_low_working_days: int = 0
     # How long a dispatcher owns the rows it claimed; after a crash, others wait this long.
     dispatch_lease_seconds: float = 60.0
     # Who hears about urgent cases nobody claims, and when (minutes after the case opened).
@@ -148,6 +153,10 @@ class Settings:
             telegram_rate=env.get("RELAIS_TELEGRAM_RATE", 30.0, _rate),
             telegram_per_chat_rate=env.get("RELAIS_TELEGRAM_PER_CHAT_RATE", 1.0, _rate),
             dispatch_lease_seconds=env.get("RELAIS_DISPATCH_LEASE_SECONDS", 60.0, _lease),
+            sla_urgent_minutes=env.get("RELAIS_SLA_URGENT_MINUTES", 15, _count),
+            sla_high_minutes=env.get("RELAIS_SLA_HIGH_MINUTES", 240, _count),
+            sla_normal_working_days=env.get("RELAIS_SLA_NORMAL_WORKING_DAYS", 2, _count),
+            sla_low_working_days=env.get("RELAIS_SLA_LOW_WORKING_DAYS", 0, _count),
             oncall=env.get("RELAIS_ONCALL", (), _oncall),
             oncall_first_alert_minutes=env.get("RELAIS_ONCALL_FIRST_ALERT_MINUTES", 15, _minutes),
             oncall_second_alert_minutes=env.get("RELAIS_ONCALL_SECOND_ALERT_MINUTES", 60, _minutes),
@@ -411,6 +420,12 @@ def _check_oncall(settings: Settings) -> None:
                 f"{on_call.channel}:{on_call.address} needs the {on_call.channel} channel "
                 f"({needs})",
             )
+
+
+def _count(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > 100_000:
+        raise ValueError(f"a whole number from 0 (no limit) up, not {raw!r}")
+    return int(raw)
 
 
 def _log_level(raw: str) -> str:

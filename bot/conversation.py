@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy.exc
@@ -49,6 +49,7 @@ FIRST_CONTACT_FLOW = "first_contact"
 # Where someone who writes outside any flow goes: a short acknowledgement and a case,
 # so no message falls into a void.
 INBOX_FLOW = "inbox"
+HELD_RECHECK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,12 @@ class ConversationService:
             if conversation is None or conversation.wait_until is None:
                 return handled
             if conversation.wait_until > now:
+                return handled
+            if held_case(session, contact.id) is not None:
+                # A worker is talking with the person: no reminder, no "missed" behind their
+                # back. Look again in an hour; closing the case ends this run anyway.
+                conversation.wait_until = now + HELD_RECHECK
+                conversation.claimed_until = None
                 return handled
             address = reply_address(session, contact.id)
             if address is None:

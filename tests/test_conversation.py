@@ -348,3 +348,29 @@ def test_a_message_that_keeps_failing_goes_to_a_worker(
     assert (first.status, first.case_id) == ("failed", case.id)
     # The person's next message is no longer held up behind it.
     assert second.status == "received"
+
+
+def test_no_reminder_reaches_someone_a_worker_is_talking_to(
+    service: ConversationService, db: Database, frozen_clock: FrozenClock
+) -> None:
+    service.start(Channel.SMS, PERSON, "weekly_checkin", clock.now(), language="fr")
+    with db.write() as session:
+        contact = session.scalars(select(Contact)).one()
+        session.add(
+            Case(
+                contact_id=contact.id,
+                reason="asked_for_person",
+                status="claimed",
+                opened_at=clock.now(),
+                claimed_at=clock.now(),
+            )
+        )
+    frozen_clock.advance(timedelta(hours=25))
+    assert expire_due_waits(service, clock.now()) == 1
+    with db.read() as session:
+        sent = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
+        run = session.scalars(select(Conversation)).one()
+    assert len(sent) == 1  # the question only, no reminder
+    assert run.status == "active"
+    assert run.wait_until is not None
+    assert run.wait_until > clock.now()

@@ -51,6 +51,7 @@ ACTION_LABELS: dict[str, Any] = {
     audit.CASE_CLOSE: _l("Case closed"),
     audit.CONTACT_EXPORT: _l("Contact data exported"),
     audit.CONTACT_ERASE: _l("Contact data erased"),
+    audit.CHECKIN_ENROLMENT: _l("Check-in enrolment changed"),
 }
 
 

@@ -31,6 +31,11 @@ NAV: tuple[NavItem, ...] = (
         _l("The cases waiting for a person, the most urgent first."),
     ),
     NavItem(
+        "dashboard.checkins",
+        _l("Check-ins"),
+        _l("The weekly check-ins: who answered, who missed, who needs a call."),
+    ),
+    NavItem(
         "simulator.index",
         _l("Simulator"),
         _l("Talk to the flows as a person would, without a phone."),

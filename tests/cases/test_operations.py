@@ -20,6 +20,7 @@ from storage.models import (
     Channel,
     Contact,
     ContactAddress,
+    Conversation,
     Message,
     OutboxItem,
 )
@@ -300,3 +301,35 @@ def test_an_unknown_outcome_is_refused(
             follow_up_on=None,
             hand_back=relais(app).conversations.say,
         )
+
+
+def test_closing_ends_the_question_the_flows_were_waiting_on(
+    app: Flask, db: Database, wassim: Staff
+) -> None:
+    contact_id = person(db, language="fr")
+    with db.write() as session:
+        session.add(
+            Conversation(
+                contact_id=contact_id,
+                flow="first_contact",
+                status="active",
+                state={},
+                started_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+    case_id = open_case(db, contact_id)
+    with db.write() as session:
+        cases.claim(session, case_id, wassim, clock.now())
+        cases.close(
+            session,
+            case_id,
+            wassim,
+            clock.now(),
+            outcome="listened",
+            follow_up_on=None,
+            hand_back=relais(app).conversations.say,
+        )
+    with db.read() as session:
+        run = session.scalars(select(Conversation)).one()
+    assert (run.status, run.outcome) == ("interrupted", "worker_took_over")
