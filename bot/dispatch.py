@@ -113,9 +113,20 @@ class Dispatcher:
         list(self._pool.map(self._deliver, claimed))
         return len(claimed)
 
+    def run_urgent(self, now: datetime | None = None) -> int:
+        """Send only urgent rows (danger replies), on the caller's thread.
+
+        The worker runs this as its own task: however long a pass of a check-in wave
+        takes at the operator's pace, a danger reply never waits behind it.
+        """
+        claimed = self.claim(now or clock.now(), urgent_only=True)
+        for row in claimed:
+            self._deliver(row)
+        return len(claimed)
+
     # --- claiming ---
 
-    def claim(self, now: datetime) -> list[Claimed]:
+    def claim(self, now: datetime, *, urgent_only: bool = False) -> list[Claimed]:
         """Atomically lease up to `batch_size` deliverable heads of queue."""
         if not self.adapters:
             return []
@@ -123,7 +134,9 @@ class Dispatcher:
             ids = [
                 outbox_id
                 for channel in self.adapters
-                for outbox_id in session.scalars(self._claimable(now, channel))
+                for outbox_id in session.scalars(
+                    self._claimable(now, channel, urgent_only=urgent_only)
+                )
             ]
             if not ids:
                 return []
@@ -160,11 +173,13 @@ class Dispatcher:
             ]
 
     def _claim_limit(self, channel: str) -> int:
-        # About one second of sending per pass: a rate-limited channel (an SMS long code
-        # sends one a second) never sits on a long claimed batch while urgent rows arrive.
-        return max(1, min(self.batch_size, math.ceil(self._buckets[channel].rate)))
+        # A quarter of a second of sending per pass: a rate-limited channel never sits on
+        # a long claimed batch (and passes stay short enough to notice new work).
+        return max(1, min(self.batch_size, math.ceil(self._buckets[channel].rate / 4)))
 
-    def _claimable(self, now: datetime, channel: str) -> Select[tuple[int]]:
+    def _claimable(
+        self, now: datetime, channel: str, *, urgent_only: bool = False
+    ) -> Select[tuple[int]]:
         ahead = aliased(OutboxItem)
         # Another row of the same person goes first: it has a higher priority, or the same
         # priority and is older, or it is in flight right now.
@@ -184,6 +199,7 @@ class Dispatcher:
                 OutboxItem.channel == channel,
                 _unclaimed(now),
                 ~blocked_by,
+                *((OutboxItem.priority >= outbox.PRIORITY_URGENT,) if urgent_only else ()),
             )
             .order_by(OutboxItem.priority.desc(), OutboxItem.due_at, OutboxItem.id)
             .limit(self._claim_limit(channel))

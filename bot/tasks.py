@@ -70,6 +70,7 @@ def build_background(settings: Settings, database: Database) -> Background:
     return Background(
         tasks=[
             Task("dispatch", dispatcher.run_once, every=0.0),
+            Task("dispatch urgent", dispatcher.run_urgent, every=0.0),
             Task("timeouts", partial(expire_due_waits, service), every=30.0),
             Task("checkins", partial(checkins.tick, service), every=60.0),
             Task("inbox", inbox.run_once, every=0.0),

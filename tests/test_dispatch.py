@@ -328,3 +328,15 @@ def test_a_slow_channel_claims_one_second_of_work_and_urgent_rows_skip_the_queue
         assert len(slept) >= 1
     finally:
         dispatcher.close()
+
+
+def test_the_urgent_lane_sends_danger_replies_and_nothing_else(
+    db: Database, dispatcher: Dispatcher, adapter: ScriptedAdapter
+) -> None:
+    for n in range(5):
+        _queue(db, _person(db, f"40{n}"), f"check-in {n}", priority=outbox.PRIORITY_BULK)
+    _queue(db, _person(db, "499"), "Call 3114", priority=outbox.PRIORITY_URGENT)
+    assert dispatcher.run_urgent() == 1
+    assert dispatcher.run_urgent() == 0
+    assert [o.text for o in adapter.sent] == ["Call 3114"]
+    assert _pending(db) == 5  # the wave is left to the ordinary lane
