@@ -12,8 +12,15 @@ from storage.models import Contact, ContactAddress, Message, OutboxItem
 FIRST_CHAT = 900000
 
 
-def fill_outbox(database: Database, people: int, per_person: int) -> None:
+def fill_outbox(
+    database: Database, people: int, per_person: int, *, priority: int = 0, chunk: int = 20_000
+) -> None:
     """`people` Telegram contacts with `per_person` queued messages each ("<chat> #<n>")."""
+    for first in range(0, people, chunk):
+        _fill(database, first, min(chunk, people - first), per_person, priority)
+
+
+def _fill(database: Database, first: int, people: int, per_person: int, priority: int) -> None:
     now = datetime.now(UTC)
     with database.write() as session:
         contact_ids = session.scalars(
@@ -26,7 +33,7 @@ def fill_outbox(database: Database, people: int, per_person: int) -> None:
                 {
                     "contact_id": contact,
                     "channel": "telegram",
-                    "address": str(FIRST_CHAT + n),
+                    "address": str(FIRST_CHAT + first + n),
                     "created_at": now,
                 }
                 for n, contact in enumerate(contact_ids)
@@ -39,7 +46,7 @@ def fill_outbox(database: Database, people: int, per_person: int) -> None:
                 "direction": "out",
                 "channel": "telegram",
                 "kind": "flow",
-                "text": f"{FIRST_CHAT + n} #{k}",
+                "text": f"{FIRST_CHAT + first + n} #{k}",
                 "status": "queued",
                 "created_at": now,
             }
@@ -56,7 +63,7 @@ def fill_outbox(database: Database, people: int, per_person: int) -> None:
                     "message_id": message_id,
                     "contact_id": row["contact_id"],
                     "channel": "telegram",
-                    "priority": 0,
+                    "priority": priority,
                     "due_at": now,
                     "attempts": 0,
                     "created_at": now,
