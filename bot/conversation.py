@@ -16,10 +16,9 @@ from typing import Any, Protocol
 
 import sqlalchemy.exc
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot import outbox, texts
+from bot import inbound_sql, outbox, texts
 from bot.config import Settings
 from bot.effects import Applied, apply_events
 from bot.engine.context import ContactView
@@ -130,32 +129,51 @@ class ConversationService:
         One short transaction; a provider id seen before changes nothing. The worker's
         inbox task then processes each person's messages in order (bot/inbox.py).
         """
+        try:
+            received = self._receive(inbound)
+        except sqlalchemy.exc.IntegrityError:
+            if inbound.provider_id is None:
+                raise
+            # The same provider id twice at the same instant: the other one stored it.
+            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+            return Handled(contact_id=0, message_id=None, duplicate=True)
+        if received.message_id is not None and self.on_received is not None:
+            self.on_received()
+        return received
+
+    def _receive(self, inbound: InboundMessage) -> Handled:
         with self.database.write() as session:
-            # The hot path of every webhook: plain statements, no ORM unit of work.
-            known = session.execute(
-                select(ContactAddress.id, ContactAddress.contact_id).where(
-                    ContactAddress.channel == inbound.channel,
-                    ContactAddress.address == inbound.address,
-                )
+            connection = session.connection()
+            stored = connection.execute(
+                inbound_sql.STORE_FROM_KNOWN_ADDRESS,
+                {
+                    "channel": inbound.channel,
+                    "address": inbound.address,
+                    "provider_id": inbound.provider_id,
+                    "kind": inbound.kind,
+                    "text": inbound.text,
+                    "created_at": inbound.received_at,
+                },
             ).first()
-            if known is None:
-                address = self._find_or_create_address(session, inbound)
-                address_id, contact_id = address.id, address.contact_id
-            else:
-                address_id, contact_id = known.id, known.contact_id
+            if stored is not None:
                 if inbound.language_hint:
                     session.execute(
                         update(Contact)
-                        .where(Contact.id == contact_id, Contact.language_hint.is_(None))
+                        .where(Contact.id == stored.contact_id, Contact.language_hint.is_(None))
                         .values(language_hint=inbound.language_hint[:16])
                     )
-            message_id = self._store_inbound(session, address_id, contact_id, inbound)
-            if message_id is None:
+                return Handled(contact_id=stored.contact_id, message_id=stored.id)
+            known = connection.execute(
+                inbound_sql.FIND_ADDRESS,
+                {"channel": inbound.channel, "address": inbound.address},
+            ).first()
+            if known is not None:
+                # The address exists, so the provider id did: a retried webhook.
                 log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-                return Handled(contact_id=contact_id, message_id=None, duplicate=True)
-        if self.on_received is not None:
-            self.on_received()
-        return Handled(contact_id=contact_id, message_id=message_id)
+                return Handled(contact_id=known.contact_id, message_id=None, duplicate=True)
+            address = self._find_or_create_address(session, inbound)
+            message_id = self._store_inbound(session, address.id, address.contact_id, inbound)
+            return Handled(contact_id=address.contact_id, message_id=message_id)
 
     def handle(self, inbound: InboundMessage) -> Handled:
         """Store the message, then act on it at once (the simulator, `relais chat`, tests)."""
@@ -358,27 +376,22 @@ class ConversationService:
 
     def _store_inbound(
         self, session: Session, address_id: int, contact_id: int, inbound: InboundMessage
-    ) -> int | None:
-        """Insert the message; None when its provider id was stored before."""
-        insert = postgresql.insert if self.database.is_postgresql else sqlite.insert
-        stored = session.execute(
-            insert(Message)
-            .values(
-                contact_id=contact_id,
-                address_id=address_id,
-                direction=Direction.IN,
-                channel=inbound.channel,
-                provider_id=inbound.provider_id,
-                kind=inbound.kind,
-                text=inbound.text,
-                status=MessageStatus.RECEIVED,
-                created_at=inbound.received_at,
-            )
-            # A retried webhook: the unique (channel, direction, provider_id) says so.
-            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-            .returning(Message.id)
-        ).scalar()
-        return None if stored is None else int(stored)
+    ) -> int:
+        """Insert the first message of someone new; returns its id."""
+        message = Message(
+            contact_id=contact_id,
+            address_id=address_id,
+            direction=Direction.IN,
+            channel=inbound.channel,
+            provider_id=inbound.provider_id,
+            kind=inbound.kind,
+            text=inbound.text,
+            status=MessageStatus.RECEIVED,
+            created_at=inbound.received_at,
+        )
+        session.add(message)
+        session.flush()
+        return message.id
 
     def _run_flows(
         self,

@@ -15,8 +15,9 @@ from bot.extensions import relais
 from storage.db import Database
 from storage.models import Channel
 
-# What the webhook does for someone who wrote before: BEGIN, find the address, INSERT.
-RECEIVE_BUDGET = 3
+# What the webhook does for someone who wrote before: BEGIN, find the address, look the
+# provider id up (a retried webhook), INSERT.
+RECEIVE_BUDGET = 4
 # What the inbox does with a typical answer in the middle of a flow: lock the person,
 # the hooks (safety, flood, commands), the held-case check, the run, its replies.
 PROCESS_BUDGET = 18

@@ -1,0 +1,47 @@
+"""The statement every webhook runs, built once.
+
+A webhook only stores the message, so this is most of its cost. For someone who wrote
+before, one statement finds their address and stores the message, skipping a provider id
+seen before (`ON CONFLICT DO NOTHING`, the same SQL on SQLite and PostgreSQL): one round
+trip to the database. When it stores nothing — a new sender, or a retried webhook —
+ConversationService.receive looks further.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table, bindparam, column, select, text
+
+from storage.models import ContactAddress, Message
+
+_messages = cast(Table, Message.__table__)
+
+STORE_FROM_KNOWN_ADDRESS = (
+    text(
+        """
+        INSERT INTO messages
+            (contact_id, address_id, direction, channel, provider_id, kind, text, status,
+             created_at)
+        SELECT a.contact_id, a.id, 'in', a.channel, :provider_id, :kind, :text, 'received',
+               :created_at
+        FROM contact_addresses AS a
+        WHERE a.channel = :channel AND a.address = :address
+        ON CONFLICT (channel, direction, provider_id) DO NOTHING
+        RETURNING id, contact_id
+        """
+    )
+    # The columns' own types, so texts are encrypted and times stored as UTC as usual.
+    .bindparams(
+        bindparam("text", type_=_messages.c.text.type),
+        bindparam("created_at", type_=_messages.c.created_at.type),
+    )
+    .columns(column("id"), column("contact_id"))
+)
+
+# Who wrote: the address, and the person it belongs to (when the statement above did not
+# store anything: was it a new sender, or a retry?).
+FIND_ADDRESS = select(ContactAddress.id, ContactAddress.contact_id).where(
+    ContactAddress.channel == bindparam("channel"),
+    ContactAddress.address == bindparam("address"),
+)
