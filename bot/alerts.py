@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from bot import outbox
 from bot.config import Settings
 from bot.worker import Task
 from storage.db import Database
-from storage.models import Case, CaseEvent, CaseStatus, Channel, Priority
+from storage.models import Case, CaseEvent, CaseStatus, Channel, ContactAddress, Priority
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,11 @@ def _claim(session: Session, case_id: int, seen: int, now: datetime) -> bool:
             Case.alerts_sent == seen,
             # Claimed or closed since we looked: a worker has it, no alert.
             Case.status == CaseStatus.OPEN,
+            # Someone typing a danger phrase in the simulator pages nobody.
+            exists().where(
+                ContactAddress.contact_id == Case.contact_id,
+                ContactAddress.channel != Channel.SIMULATOR,
+            ),
         )
         .values(alerts_sent=Case.alerts_sent + 1, last_alert_at=now)
         .execution_options(synchronize_session=False)

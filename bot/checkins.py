@@ -23,6 +23,7 @@ from bot.conversation import ConversationService, active_conversation, held_case
 from bot.effects import request_case
 from bot.schedule import Slot, next_due, week_start
 from storage.models import (
+    Channel,
     Checkin,
     CheckinEnrolment,
     CheckinStatus,
@@ -85,6 +86,8 @@ def _claim(service: ConversationService, now: datetime, limit: int) -> list[int]
             .where(
                 CheckinEnrolment.status == EnrolmentStatus.ACTIVE,
                 CheckinEnrolment.next_due_at <= now,
+                # A trainer who enrolled in the simulator gets no real weekly check-ins.
+                CheckinEnrolment.channel != Channel.SIMULATOR,
                 or_(
                     CheckinEnrolment.claimed_until.is_(None),
                     CheckinEnrolment.claimed_until < now,

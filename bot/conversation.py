@@ -144,17 +144,15 @@ class ConversationService:
     def _receive(self, inbound: InboundMessage) -> Handled:
         with self.database.write() as session:
             connection = session.connection()
-            stored = connection.execute(
-                inbound_sql.STORE_FROM_KNOWN_ADDRESS,
-                {
-                    "channel": inbound.channel,
-                    "address": inbound.address,
-                    "provider_id": inbound.provider_id,
-                    "kind": inbound.kind,
-                    "text": inbound.text,
-                    "created_at": inbound.received_at,
-                },
-            ).first()
+            values = {
+                "channel": inbound.channel,
+                "address": inbound.address,
+                "provider_id": inbound.provider_id,
+                "kind": inbound.kind,
+                "text": inbound.text,
+                "created_at": inbound.received_at,
+            }
+            stored = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
             if stored is not None:
                 if inbound.language_hint:
                     session.execute(
@@ -168,7 +166,11 @@ class ConversationService:
                 {"channel": inbound.channel, "address": inbound.address},
             ).first()
             if known is not None:
-                # The address exists, so the provider id did: a retried webhook.
+                # Either a retried webhook, or the person's first message was stored by
+                # another request a moment ago: one more try tells them apart.
+                stored = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
+                if stored is not None:
+                    return Handled(contact_id=stored.contact_id, message_id=stored.id)
                 log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
                 return Handled(contact_id=known.contact_id, message_id=None, duplicate=True)
             address = self._find_or_create_address(session, inbound)
@@ -186,14 +188,21 @@ class ConversationService:
         """Act on a stored inbound message once: hooks, a held case, or the flows."""
         with self.database.write() as session:
             stored = session.get(Message, message_id)
-            if stored is None or stored.contact_id is None:
+            if stored is None:
+                return Handled(contact_id=0, message_id=message_id)
+            if stored.contact_id is None or stored.address_id is None:
+                # The person was erased while this waited: nothing left to answer.
+                stored.status = MessageStatus.HANDLED
                 return Handled(contact_id=0, message_id=message_id)
             contact = self.lock_contact(session, stored.contact_id)
             # Read again under the lock: another process may have handled it meanwhile.
             message = session.get(Message, message_id, populate_existing=True)
             address = session.get(ContactAddress, stored.address_id)
             handled = Handled(contact_id=contact.id, message_id=message_id)
-            if message is None or address is None or message.status != MessageStatus.RECEIVED:
+            if message is None or message.status != MessageStatus.RECEIVED:
+                return handled
+            if address is None or contact.erased_at is not None:
+                message.status = MessageStatus.HANDLED
                 return handled
             message.status = MessageStatus.HANDLED
             now = message.created_at

@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Claimed:
     """An outbox row claimed by this dispatcher, with what the adapter needs."""
 
     outbox_id: int
+    token: str
     outbound: Outbound
     attempts: int
     urgent: bool
@@ -130,6 +132,9 @@ class Dispatcher:
         """Atomically lease up to `batch_size` deliverable heads of queue."""
         if not self.adapters:
             return []
+        # Each claim has its own token: a row taken over after its lease expired (by
+        # another process or this process's other lane) is never recorded twice.
+        token = f"{self.worker_id[:54]}:{uuid.uuid4().hex[:9]}"
         with self.database.write() as session:
             ids = [
                 outbox_id
@@ -145,7 +150,7 @@ class Dispatcher:
             session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_(ids), _unclaimed(now))
-                .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
+                .values(claimed_until=now + self.lease, claimed_by=token)
                 .execution_options(synchronize_session=False)
             )
             rows = session.execute(
@@ -153,11 +158,12 @@ class Dispatcher:
                 .join(Message, Message.id == OutboxItem.message_id)
                 .join(ContactAddress, ContactAddress.id == Message.address_id, isouter=True)
                 .join(Contact, Contact.id == OutboxItem.contact_id, isouter=True)
-                .where(OutboxItem.id.in_(ids), OutboxItem.claimed_by == self.worker_id)
+                .where(OutboxItem.id.in_(ids), OutboxItem.claimed_by == token)
             ).all()
             return [
                 Claimed(
                     outbox_id=item.id,
+                    token=token,
                     outbound=Outbound(
                         message_id=message.id,
                         channel=Channel(message.channel),
@@ -280,7 +286,7 @@ class Dispatcher:
         with self.database.write() as session:
             session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id == claimed.outbox_id, OutboxItem.claimed_by == self.worker_id)
+                .where(OutboxItem.id == claimed.outbox_id, OutboxItem.claimed_by == claimed.token)
                 .values(**values)
             )
 
@@ -298,7 +304,7 @@ class Dispatcher:
             deleted = session.execute(
                 delete(OutboxItem).where(
                     OutboxItem.id == claimed.outbox_id,
-                    OutboxItem.claimed_by == self.worker_id,
+                    OutboxItem.claimed_by == claimed.token,
                 )
             )
             removed = cast("CursorResult[Any]", deleted).rowcount

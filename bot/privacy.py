@@ -109,6 +109,13 @@ def erase_contact(
         .values(status=MessageStatus.FAILED, error_code=ERASED)
         .execution_options(synchronize_session=False)
     )
+    # Messages still waiting for the inbox: nothing is left to answer them with.
+    session.execute(
+        update(Message)
+        .where(about_them, Message.status == MessageStatus.RECEIVED)
+        .values(status=MessageStatus.HANDLED)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(Message)
         .where(about_them)
@@ -228,6 +235,9 @@ def forget_without_consent(
             Message.contact_id == contact.id,
             Message.direction == Direction.IN,
             Message.case_id.is_(None),
+            # Messages not processed yet are left alone: one may be a cry for help that
+            # the safety scan has still to read (it then attaches it to a case).
+            Message.status != MessageStatus.RECEIVED,
         )
         .values(text=None)
         .execution_options(synchronize_session="fetch")

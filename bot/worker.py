@@ -112,6 +112,12 @@ class Worker:
         bell = self._bells[task.name]
         while not self._stop.is_set():
             bell.clear()
+            early = task.next_run - time.monotonic()
+            if early > 0:
+                # Rung by a busy neighbour before this task's own interval is up (the
+                # daily purge must not run on every message): wait for its turn.
+                bell.wait(max(early, self.poll_seconds) if task.every else early)
+                continue
             handled = self._run_task(task, clock.now())
             if handled:
                 # Busy: go straight on, and let the others know there may be work.

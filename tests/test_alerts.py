@@ -335,6 +335,9 @@ def test_alert_now_alerts_once_for_a_case_opened_in_the_same_transaction(
     now = clock.now()
     with db.write() as session:
         contact = Contact(created_at=now, fields={})
+        contact.addresses.append(
+            ContactAddress(channel=Channel.SMS, address=PERSON_NUMBER, created_at=now)
+        )
         session.add(contact)
         session.flush()
         case = Case(
@@ -573,3 +576,27 @@ def test_a_bad_alert_delay_names_its_variable(variable: str, value: str) -> None
         Settings.from_env({variable: value})
     assert error.value.variable == variable
     assert str(error.value).startswith(f"{variable}: ")
+
+
+def test_a_danger_phrase_typed_in_the_simulator_pages_nobody(
+    db: Database, on_call: Settings
+) -> None:
+    now = clock.now()
+    with db.write() as session:
+        contact = Contact(created_at=now, fields={})
+        contact.addresses.append(
+            ContactAddress(channel=Channel.SIMULATOR, address="trainer-1", created_at=now)
+        )
+        session.add(contact)
+        session.flush()
+        case = Case(
+            contact_id=contact.id,
+            priority=Priority.URGENT,
+            priority_rank=Priority.URGENT.rank,
+            reason="danger",
+            category="suicide",
+            opened_at=now,
+        )
+        session.add(case)
+        assert not alerts.alert_now(session, case, now, settings=on_call)
+    assert _alerts(db) == []

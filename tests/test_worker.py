@@ -73,3 +73,29 @@ def test_a_slow_task_does_not_hold_up_the_others() -> None:
         worker.stop()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_busy_neighbour_does_not_make_a_slow_task_run_early() -> None:
+    daily_runs: list[datetime] = []
+    busy_runs = 0
+
+    def daily(now: datetime) -> int:
+        daily_runs.append(now)
+        return 0
+
+    def busy(_now: datetime) -> int:
+        nonlocal busy_runs
+        busy_runs += 1
+        return 1 if busy_runs < 200 else 0
+
+    worker = Worker([Task("busy", busy, every=0), Task("daily", daily, every=86400)])
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = threading.Event()
+        deadline.wait(1.0)
+    finally:
+        worker.stop()
+        thread.join(timeout=5)
+    assert busy_runs >= 200
+    assert len(daily_runs) == 1

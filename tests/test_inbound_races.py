@@ -1,0 +1,91 @@
+"""Races around stored but not yet processed messages (found in review, kept as tests)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, select
+
+from bot import clock
+from bot.conversation import ConversationService, Handled, InboundMessage
+from bot.extensions import relais
+from bot.inbox import Inbox
+from bot.privacy import erase_contact
+from storage.models import Case, Channel, Message
+
+
+def _message(text: str, sid: str) -> InboundMessage:
+    return InboundMessage(Channel.SMS, "+33639980888", text, clock.now(), provider_id=sid)
+
+
+@pytest.fixture
+def service(app: Flask) -> ConversationService:
+    return relais(app).conversations
+
+
+def test_refusing_consent_does_not_blank_a_message_still_waiting_for_the_safety_scan(
+    service: ConversationService,
+) -> None:
+    for n, text in enumerate(["Bonjour", "1", "non"]):
+        service.handle(_message(text, f"SM{n}"))
+    refusal = service.receive(_message("non", "SM3"))  # no, not even a person
+    danger = service.receive(_message("je veux mourir", "SM4"))
+    assert refusal.message_id is not None
+    assert danger.message_id is not None
+    service.process(refusal.message_id)  # ends first contact: refused
+    service.process(danger.message_id)
+    with service.database.read() as session:
+        cases = session.scalars(select(Case).where(Case.reason == "danger")).all()
+        kept = session.get(Message, danger.message_id)
+    assert len(cases) == 1
+    assert kept is not None
+    assert kept.text == "je veux mourir"  # attached to the case, so it stays
+
+
+def test_erasing_someone_with_a_waiting_message_leaves_the_inbox_idle(
+    service: ConversationService,
+) -> None:
+    first = service.handle(_message("Bonjour", "SM1"))
+    waiting = service.receive(_message("encore", "SM2"))
+    with service.database.write() as session:
+        erase_contact(session, first.contact_id, actor="cli", now=clock.now())
+    inbox = Inbox(service)
+    try:
+        assert [inbox.run_once() for _ in range(3)] == [0, 0, 0]
+    finally:
+        inbox.close()
+    with service.database.read() as session:
+        message = session.get(Message, waiting.message_id)
+    assert message is not None
+    assert (message.status, message.text) == ("handled", None)
+
+
+@pytest.mark.postgres_only
+def test_a_new_senders_second_message_is_not_taken_for_a_retry(
+    service: ConversationService,
+) -> None:
+    results: dict[str, Handled] = {}
+    fired = threading.Event()
+
+    def first_commits_meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Message B found no address; message A (the very first) commits right then.
+        if statement.lstrip().startswith("SELECT contact_addresses.id") and not fired.is_set():
+            fired.set()
+            thread = threading.Thread(
+                target=lambda: results.setdefault("a", service.receive(_message("premier", "SMA")))
+            )
+            thread.start()
+            thread.join()
+
+    event.listen(service.database.engine, "before_cursor_execute", first_commits_meanwhile)
+    try:
+        second = service.receive(_message("second", "SMB"))
+    finally:
+        event.remove(service.database.engine, "before_cursor_execute", first_commits_meanwhile)
+    assert not second.duplicate
+    with service.database.read() as session:
+        texts = session.scalars(select(Message.text).order_by(Message.id)).all()
+    assert sorted(t or "" for t in texts) == ["premier", "second"]
