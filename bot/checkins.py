@@ -36,7 +36,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-CHECKIN_FLOW = "weekly_checkin"
+CHECKIN_FLOW = fanout.CHECKIN_FLOW
 LEASE = timedelta(minutes=5)
 # Someone busy with another conversation is tried again a little later, same week.
 BUSY_RETRY = timedelta(hours=2)
@@ -153,16 +153,12 @@ def start_checkin(service: ConversationService, enrolment_id: int, now: datetime
 
 
 def _why_not_now(session: Session, contact: Contact, enrolment: CheckinEnrolment) -> str | None:
-    if contact.opted_out_at is not None:
-        return "opted_out"
     address = session.get(ContactAddress, enrolment.address_id) if enrolment.address_id else None
-    if address is None or address.unreachable_at is not None:
-        return "unreachable"
-    if held_case(session, contact.id) is not None:
-        return "busy"
-    if active_conversation(session, contact.id) is not None:
-        return "busy"
-    return None
+    busy = (
+        held_case(session, contact.id) is not None
+        or active_conversation(session, contact.id) is not None
+    )
+    return fanout.why_not(contact, address, busy)
 
 
 def mark_ucla_due(contact: Contact, enrolment: CheckinEnrolment, first_of_month: bool) -> None:

@@ -34,6 +34,7 @@ from storage.models import (
     RunStatus,
 )
 
+# The flow a check-in starts (also bot.checkins.CHECKIN_FLOW, which reads it from here).
 CHECKIN_FLOW = "weekly_checkin"
 
 
@@ -93,7 +94,7 @@ def start_batch(
                 continue
             contact = contacts[enrolment.contact_id]
             address = addresses.get(enrolment.address_id or 0)
-            reason = _why_not(contact, address, enrolment.contact_id in busy)
+            reason = why_not(contact, address, enrolment.contact_id in busy)
             if reason == "busy" and week_start(now + busy_retry, enrolment.timezone) == week:
                 enrolment.next_due_at = now + busy_retry
                 continue
@@ -138,7 +139,8 @@ def _busy(session: Session, contact_ids: list[int]) -> set[int]:
     return set(held) | set(talking)
 
 
-def _why_not(contact: Contact, address: ContactAddress | None, busy: bool) -> str | None:
+def why_not(contact: Contact, address: ContactAddress | None, busy: bool) -> str | None:
+    """Why this week's check-in is not sent now (None: send it). One rule, both paths."""
     if contact.opted_out_at is not None:
         return "opted_out"
     if address is None or address.unreachable_at is not None:

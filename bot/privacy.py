@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.config import Settings
+from bot.conversation import FIRST_CONTACT_FLOW
 from bot.worker import Task
 from storage.db import Database
 from storage.models import (
@@ -48,7 +49,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "relais.contact-export/1"
-FIRST_CONTACT_FLOW = "first_contact"
 # Why an erasure happened, as recorded in the audit log (a code, never content).
 ON_REQUEST = "request"
 RETENTION = "retention"
