@@ -128,7 +128,14 @@ def db(app: Flask) -> Database:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def client(app: Flask, request: pytest.FixtureRequest) -> FlaskClient:
+    """A test client; with `frozen_clock` in the test, time is frozen before anything else.
+
+    Flask signs session cookies with a timestamp: a login signed on the real clock and
+    read on the frozen one looks like it comes from the future, and is dropped.
+    """
+    if "frozen_clock" in request.fixturenames:
+        request.getfixturevalue("frozen_clock")
     return app.test_client()
 
 
