@@ -247,14 +247,19 @@ def _http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _digits(text: str) -> bool:
+    """Only ASCII digits ("²" and "٣" pass str.isdigit() but are no setting's number)."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_port(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not _digits(raw) or not 1 <= int(raw) <= 65535:
         raise ValueError(f"not a port number (1-65535): {raw!r}")
     return int(raw)
 
 
 def _proxies(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > 5:
+    if not _digits(raw) or int(raw) > 5:
         raise ValueError(f"the number of reverse proxies in front of Relais (0-5), not {raw!r}")
     return int(raw)
 
@@ -274,16 +279,16 @@ def _twilio_sid(prefix: str) -> Callable[[str], str]:
 
 def _twilio_sender(raw: str) -> str:
     number = raw.removeprefix("whatsapp:")
-    if number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16:
+    if number.startswith("+") and _digits(number[1:]) and 8 <= len(number) <= 16:
         return raw
-    if raw.isdigit() and 4 <= len(raw) <= 8:  # a short code
+    if _digits(raw) and 4 <= len(raw) <= 8:  # a short code
         return raw
     raise ValueError(f"a sender is +E.164, whatsapp:+E.164 or a short code, not {raw!r}")
 
 
 def _telegram_token(raw: str) -> str:
     bot_id, _, secret = raw.partition(":")
-    if not (bot_id.isdigit() and len(secret) >= 20):
+    if not (_digits(bot_id) and len(secret) >= 20):
         raise ValueError("a bot token looks like 123456789:AA… (from @BotFather)")
     return raw
 
@@ -330,7 +335,7 @@ def _environment(raw: str) -> str:
 def _days(minimum: int) -> Callable[[str], int]:
     # A floor, so a typo (RELAIS_RETENTION_DAYS=7) cannot erase everyone's file at once.
     def parse(raw: str) -> int:
-        if not raw.isdigit() or not minimum <= int(raw) <= 36_500:
+        if not _digits(raw) or not minimum <= int(raw) <= 36_500:
             raise ValueError(f"a number of days between {minimum} and 36500, not {raw!r}")
         return int(raw)
 
@@ -379,9 +384,9 @@ def _oncall(raw: str) -> tuple[OnCallAddress, ...]:
             continue  # a trailing comma is harmless
         channel, _, address = entry.partition(":")
         if channel in {"sms", "whatsapp"}:
-            valid = address.startswith("+") and address[1:].isdigit() and 8 <= len(address) <= 16
+            valid = address.startswith("+") and _digits(address[1:]) and 8 <= len(address) <= 16
         elif channel == "telegram":
-            valid = address.removeprefix("-").isdigit() and len(address) <= 20
+            valid = _digits(address.removeprefix("-")) and len(address) <= 20
         else:
             valid = False
         if not valid:
@@ -395,7 +400,7 @@ def _oncall(raw: str) -> tuple[OnCallAddress, ...]:
 
 
 def _minutes(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_080:
+    if not _digits(raw) or not 1 <= int(raw) <= 10_080:
         raise ValueError(f"a whole number of minutes between 1 and 10080 (a week), not {raw!r}")
     return int(raw)
 
@@ -423,7 +428,7 @@ def _check_oncall(settings: Settings) -> None:
 
 
 def _count(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > 100_000:
+    if not _digits(raw) or int(raw) > 100_000:
         raise ValueError(f"a whole number from 0 (no limit) up, not {raw!r}")
     return int(raw)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import inbound_sql, outbox, texts
 from bot.config import Settings
-from bot.effects import Applied, apply_events
+from bot.effects import Applied, apply_events, attach_to_case
 from bot.engine.context import ContactView
 from bot.engine.events import Event, ResultSaved
 from bot.engine.runner import Sprint, StateError
@@ -30,7 +30,6 @@ from bot.runtime import FlowRuntime
 from storage.db import Database
 from storage.models import (
     Case,
-    CaseEvent,
     CaseStatus,
     Channel,
     Contact,
@@ -215,8 +214,7 @@ class ConversationService:
             if held is not None:
                 # A worker is talking with the person: the flows stay quiet, the message
                 # goes to the case, where the worker sees it arrive.
-                message.case_id = held.id
-                held.events.append(CaseEvent(kind="inbound", message_id=message.id, created_at=now))
+                attach_to_case(held, message, now)
                 handled.case_ids = [held.id]
                 return handled
             applied = self._converse(session, contact, address, message, now)

@@ -165,6 +165,24 @@ def request_case(
     return case
 
 
+def attach_to_case(
+    case: Case,
+    message: Message,
+    now: datetime,
+    *,
+    data: dict[str, Any] | None = None,
+    link: bool = True,
+) -> None:
+    """Put an inbound message on a case, where the worker sees it arrive.
+
+    `link=False` shows it on the case without making it the message's case (a danger
+    message belongs to its urgent case, and also appears on the case a worker holds).
+    """
+    if link:
+        message.case_id = case.id
+    case.events.append(CaseEvent(kind="inbound", message_id=message.id, data=data, created_at=now))
+
+
 def enrol(
     session: Session,
     contact: Contact,

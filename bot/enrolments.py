@@ -125,42 +125,6 @@ def enrol(
         return enrolment
 
 
-def pause(
-    service: ConversationService,
-    contact_id: int,
-    actor: audit.Actor,
-    now: datetime,
-    *,
-    ip: str | None = None,
-) -> None:
-    """No check-in until someone resumes (a check-in already under way goes on)."""
-    _change_status(service, contact_id, Change.PAUSED, actor, now, ip)
-
-
-def resume(
-    service: ConversationService,
-    contact_id: int,
-    actor: audit.Actor,
-    now: datetime,
-    *,
-    ip: str | None = None,
-) -> None:
-    """Check-ins again from the next slot; the weeks paused do not count as missed."""
-    _change_status(service, contact_id, Change.RESUMED, actor, now, ip)
-
-
-def stop(
-    service: ConversationService,
-    contact_id: int,
-    actor: audit.Actor,
-    now: datetime,
-    *,
-    ip: str | None = None,
-) -> None:
-    """No more check-ins; the history stays, and the person can be enrolled again."""
-    _change_status(service, contact_id, Change.STOPPED, actor, now, ip)
-
-
 def reschedule(
     service: ConversationService,
     contact_id: int,
@@ -181,14 +145,22 @@ def reschedule(
         _trace(session, enrolment, Change.RESCHEDULED, actor, now, ip, _slot_detail(choice))
 
 
-def _change_status(
+STATUS_CHANGES = (Change.PAUSED, Change.RESUMED, Change.STOPPED)
+
+
+def change_status(
     service: ConversationService,
     contact_id: int,
     change: Change,
     actor: audit.Actor,
     now: datetime,
-    ip: str | None,
+    *,
+    ip: str | None = None,
 ) -> None:
+    """Pause (no check-in until resumed; one under way goes on), resume (from the next
+    slot; paused weeks are not missed) or stop (the history stays; enrol again later)."""
+    if change not in STATUS_CHANGES:
+        raise ValueError(f"not a status change: {change}")
     with service.database.write() as session:
         _lock(service, session, contact_id)
         enrolment = _changeable(session, contact_id, change)

@@ -70,7 +70,7 @@ from bot.conversation import (
     held_case,
 )
 from bot.dispatch import ALWAYS_DELIVERED_KINDS
-from bot.effects import request_case
+from bot.effects import attach_to_case, request_case
 from bot.engine.answers import fold, parse_yes_no
 from bot.engine.state import Frame, RunState, StateError
 from bot.engine.steps.base import AskStep
@@ -490,8 +490,7 @@ class KeywordHook:
             reason=ASKED_FOR_PERSON,
             summary="Asked to talk to a person.",
         )
-        message.case_id = case.id
-        case.events.append(CaseEvent(kind="inbound", message_id=message.id, created_at=now))
+        attach_to_case(case, message, now)
         self._send(session, contact, address, texts.HUMAN_REQUESTED, now)
 
     def _change_language(
@@ -639,8 +638,7 @@ class KeywordHook:
         # A worker talking with the person sees every message, commands included.
         held = held_case(session, contact.id)
         if held is not None and message.case_id is None:
-            message.case_id = held.id
-            held.events.append(CaseEvent(kind="inbound", message_id=message.id, created_at=now))
+            attach_to_case(held, message, now)
 
 
 def _has_talked(session: Session, contact: Contact) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import alerts, outbox
 from bot.config import Settings
 from bot.conversation import held_case
-from bot.effects import request_case
+from bot.effects import attach_to_case, request_case
 from bot.engine.text import Translations, fill, for_language
 from bot.i18n import LANGUAGES, negotiate, shipped_language
 from bot.runtime import FlowRuntime
@@ -177,10 +177,7 @@ class SafetyHook:
             "phrase": detection.phrase,
             "language": detection.language,
         }
-        message.case_id = case.id
-        case.events.append(
-            CaseEvent(kind="inbound", message_id=message.id, data={"safety": found}, created_at=now)
-        )
+        attach_to_case(case, message, now, data={"safety": found})
         reply = outbox.enqueue(
             session,
             address,
@@ -201,13 +198,8 @@ class SafetyHook:
         held = held_case(session, contact.id)
         if held is not None and held.id != case.id:
             # The worker talking with the person sees the message arrive in their case too.
-            held.events.append(
-                CaseEvent(
-                    kind="inbound",
-                    message_id=message.id,
-                    data={"safety": found, "danger_case_id": case.id},
-                    created_at=now,
-                )
+            attach_to_case(
+                held, message, now, data={"safety": found, "danger_case_id": case.id}, link=False
             )
         session.flush()
         return case

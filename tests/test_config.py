@@ -33,6 +33,7 @@ def test_it_reads_postgresql_urls_with_psycopg() -> None:
         ("DATABASE_URL", "postgresql+psycopg2://u@h/d"),
         ("PORT", "eighty"),
         ("PORT", "70000"),
+        ("PORT", "8²"),
         ("PUBLIC_URL", "relais.example.org"),
         ("TWILIO_ACCOUNT_SID", "XX123"),
         ("TWILIO_MESSAGING_SERVICE_SID", "AC" + "0" * 32),

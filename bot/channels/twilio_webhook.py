@@ -140,7 +140,8 @@ def _describe_media(form: MultiDict[str, str]) -> str:
     """ "[photo]", "[audio] [photo]"…: what came without text, one label per item."""
     raw = (form.get("NumMedia") or "0").strip()
     # A count Twilio sent garbled still means something arrived; never drop the message.
-    count = min(int(raw), 10) if raw.isdigit() else 1
+    # isascii too: "¹" passes isdigit() but int() refuses it.
+    count = min(int(raw), 10) if raw.isascii() and raw.isdigit() else 1
     labels = []
     for index in range(count):
         content_type = form.get(f"MediaContentType{index}") or ""

@@ -376,24 +376,32 @@ def _locale() -> str:
 @blueprint.post("/contacts/<int:contact_id>/checkins/enrol")
 def checkins_enrol(contact_id: int) -> ResponseReturnValue:
     """Enrol the person in weekly check-ins in the slot chosen with them."""
-    form = SlotForm(prefix=f"checkins-{contact_id}")
-    if not form.validate():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
-        return _back(form.next.data)
-    return _apply(
-        Change.ENROLLED,
-        form.next.data,
-        lambda now: enrolments.enrol(
-            conversations(), contact_id, form.choice(), signed_in(), now, ip=request.remote_addr
-        ),
-    )
+    return _slot_action(contact_id, Change.ENROLLED, enrolments.enrol)
 
 
 @blueprint.post("/contacts/<int:contact_id>/checkins/slot")
 def checkins_reschedule(contact_id: int) -> ResponseReturnValue:
     """Change the day, time or UCLA-3 choice of the person's check-ins."""
+    return _slot_action(contact_id, Change.RESCHEDULED, enrolments.reschedule)
+
+
+@blueprint.post("/contacts/<int:contact_id>/checkins/<any(pause, resume, stop):action>")
+def checkins_status(contact_id: int, action: str) -> ResponseReturnValue:
+    """Pause, resume or stop the person's check-ins."""
+    change = {"pause": Change.PAUSED, "resume": Change.RESUMED, "stop": Change.STOPPED}[action]
+    return _apply(
+        change,
+        request.form.get("next"),
+        lambda now: enrolments.change_status(
+            conversations(), contact_id, change, signed_in(), now, ip=request.remote_addr
+        ),
+    )
+
+
+def _slot_action(
+    contact_id: int, change: Change, act: Callable[..., object]
+) -> ResponseReturnValue:
+    """Validate the slot form, then enrol or reschedule with the chosen slot."""
     form = SlotForm(prefix=f"checkins-{contact_id}")
     if not form.validate():
         for errors in form.errors.values():
@@ -401,26 +409,11 @@ def checkins_reschedule(contact_id: int) -> ResponseReturnValue:
                 flash(str(error), "error")
         return _back(form.next.data)
     return _apply(
-        Change.RESCHEDULED,
+        change,
         form.next.data,
-        lambda now: enrolments.reschedule(
+        lambda now: act(
             conversations(), contact_id, form.choice(), signed_in(), now, ip=request.remote_addr
         ),
-    )
-
-
-@blueprint.post("/contacts/<int:contact_id>/checkins/<any(pause, resume, stop):action>")
-def checkins_status(contact_id: int, action: str) -> ResponseReturnValue:
-    """Pause, resume or stop the person's check-ins."""
-    change, do = {
-        "pause": (Change.PAUSED, enrolments.pause),
-        "resume": (Change.RESUMED, enrolments.resume),
-        "stop": (Change.STOPPED, enrolments.stop),
-    }[action]
-    return _apply(
-        change,
-        request.form.get("next"),
-        lambda now: do(conversations(), contact_id, signed_in(), now, ip=request.remote_addr),
     )
 
 

@@ -240,3 +240,15 @@ def test_the_answer_parsers_never_raise(text: str, language: str) -> None:
     answers.made_of_phrases(text, ["non", "merci", "rien"])
     options = [answers.ChoiceOption(1, "Souvent", ("toujours",)), answers.ChoiceOption(2, "Jamais")]
     assert answers.match_choice(text, options) in (None, 0, 1)
+
+
+def test_a_media_count_in_superscript_digits_still_keeps_the_message() -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from bot.channels.twilio_webhook import parse_inbound
+
+    parsed = parse_inbound(
+        MultiDict({"MessageSid": "SM1", "From": "+33639980555", "NumMedia": "¹"})
+    )
+    assert parsed.kind == "media"
+    assert parsed.text
