@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from common import FICTION_PREFIX, fresh_database
 
 from bot.config import Settings
-from bot.conversation import InboundMessage
 from bot.engine.context import ContactView
+from bot.reception import InboundMessage
 from bot.runtime import shipped_runtime
 from bot.services import conversation_service
 from storage.models import Channel

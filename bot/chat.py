@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot import clock, outbox
-from bot.conversation import ConversationService, Handled, InboundMessage
+from bot.conversation import ConversationService
 from bot.engine.model import parse_duration
 from bot.engine.text import LRI, PDI
+from bot.reception import Handled, InboundMessage
 from bot.sms import describe, render_sms, segments
 from storage.models import Case, Channel, Message
 

@@ -1,24 +1,22 @@
-"""The inbound service: one message in, one transaction, replies written to the outbox.
+"""The inbound service: one stored message in, one transaction, replies in the outbox.
 
-Find or create the person by address, lock them, store the message, let the hooks
-(global keywords, safety) act first, run the engine, store its events and the replies —
-then commit. The caller (a webhook, the simulator, `relais chat`) never talks to a
-provider; the worker sends what was queued.
+Lock the person, let the hooks (safety, flood, global keywords) act first, run the
+engine, store its events and the replies — then commit. Storing the message is
+Reception's (bot/reception.py), before any of this. Nothing here talks to a provider;
+the worker sends what was queued.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import sqlalchemy.exc
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import inbound_sql, outbox, texts
+from bot import outbox, texts
 from bot.config import Settings
 from bot.effects import Applied, apply_events, attach_to_case
 from bot.engine.context import ContactView
@@ -26,6 +24,7 @@ from bot.engine.events import Event, ResultSaved
 from bot.engine.runner import Sprint, StateError
 from bot.engine.text import for_language
 from bot.i18n import negotiate
+from bot.reception import Handled, InboundMessage, Reception
 from bot.runtime import FlowRuntime
 from storage.db import Database
 from storage.models import (
@@ -35,7 +34,6 @@ from storage.models import (
     Contact,
     ContactAddress,
     Conversation,
-    Direction,
     Message,
     MessageStatus,
     RunStatus,
@@ -48,34 +46,6 @@ FIRST_CONTACT_FLOW = "first_contact"
 # so no message falls into a void.
 INBOX_FLOW = "inbox"
 HELD_RECHECK = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """A message from a person, as a channel adapter parsed it."""
-
-    channel: Channel
-    address: str
-    text: str
-    received_at: datetime
-    provider_id: str | None = None
-    # The channel's guess at the person's language (Telegram `language_code`).
-    language_hint: str | None = None
-    # "text", or what else arrived ("sticker", "photo", "voice"…), described in `text`.
-    kind: str = "text"
-    # Where the person came from (a Telegram /start payload), kept on a new contact.
-    referral: str | None = None
-
-
-@dataclass
-class Handled:
-    """What handling one inbound message did."""
-
-    contact_id: int
-    message_id: int | None
-    duplicate: bool = False
-    replies: list[Message] = field(default_factory=list)
-    case_ids: list[int] = field(default_factory=list)
 
 
 class InboundHook(Protocol):
@@ -112,69 +82,18 @@ class ConversationService:
         settings: Settings,
         hooks: Sequence[InboundHook] = (),
         run_end_hooks: Sequence[RunEndHook] = (),
-        on_received: Callable[[], None] | None = None,
+        reception: Reception | None = None,
     ) -> None:
         self.database = database
+        self.reception = reception if reception is not None else Reception(database)
         self.runtime = runtime
         self.settings = settings
         self.hooks = list(hooks)
         self.run_end_hooks = list(run_end_hooks)
-        # Rung after a message is stored: in `relais serve`, it wakes the worker thread.
-        self.on_received = on_received
 
     def receive(self, inbound: InboundMessage) -> Handled:
-        """Store the message, nothing more: what a webhook does before answering.
-
-        One short transaction; a provider id seen before changes nothing. The worker's
-        inbox task then processes each person's messages in order (bot/inbox.py).
-        """
-        try:
-            received = self._receive(inbound)
-        except sqlalchemy.exc.IntegrityError:
-            if inbound.provider_id is None:
-                raise
-            # The same provider id twice at the same instant: the other one stored it.
-            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-            return Handled(contact_id=0, message_id=None, duplicate=True)
-        if received.message_id is not None and self.on_received is not None:
-            self.on_received()
-        return received
-
-    def _receive(self, inbound: InboundMessage) -> Handled:
-        with self.database.write() as session:
-            connection = session.connection()
-            values = {
-                "channel": inbound.channel,
-                "address": inbound.address,
-                "provider_id": inbound.provider_id,
-                "kind": inbound.kind,
-                "text": inbound.text,
-                "created_at": inbound.received_at,
-            }
-            stored = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
-            if stored is not None:
-                if inbound.language_hint:
-                    session.execute(
-                        update(Contact)
-                        .where(Contact.id == stored.contact_id, Contact.language_hint.is_(None))
-                        .values(language_hint=inbound.language_hint[:16])
-                    )
-                return Handled(contact_id=stored.contact_id, message_id=stored.id)
-            known = connection.execute(
-                inbound_sql.FIND_ADDRESS,
-                {"channel": inbound.channel, "address": inbound.address},
-            ).first()
-            if known is not None:
-                # Either a retried webhook, or the person's first message was stored by
-                # another request a moment ago: one more try tells them apart.
-                stored = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
-                if stored is not None:
-                    return Handled(contact_id=stored.contact_id, message_id=stored.id)
-                log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-                return Handled(contact_id=known.contact_id, message_id=None, duplicate=True)
-            address = self._find_or_create_address(session, inbound)
-            message_id = self._store_inbound(session, address.id, address.contact_id, inbound)
-            return Handled(contact_id=address.contact_id, message_id=message_id)
+        """Store the message, nothing more (see Reception.receive)."""
+        return self.reception.receive(inbound)
 
     def handle(self, inbound: InboundMessage) -> Handled:
         """Store the message, then act on it at once (the simulator, `relais chat`, tests)."""
@@ -268,7 +187,7 @@ class ConversationService:
     ) -> Handled:
         """Start `flow` for the person at this address (interrupting any run in progress)."""
         with self.database.write() as session:
-            address = self._find_or_create_address(
+            address = self.reception.find_or_create_address(
                 session, InboundMessage(channel, address_text, "", now)
             )
             contact = self.lock_contact(session, address.contact_id)
@@ -340,38 +259,6 @@ class ConversationService:
 
     # --- steps of handle() ---
 
-    def _find_or_create_address(self, session: Session, inbound: InboundMessage) -> ContactAddress:
-        found = session.scalar(
-            select(ContactAddress).where(
-                ContactAddress.channel == inbound.channel,
-                ContactAddress.address == inbound.address,
-            )
-        )
-        if found is not None:
-            return found
-        contact = Contact(
-            created_at=inbound.received_at,
-            fields={},
-            language_hint=(inbound.language_hint or None) and inbound.language_hint[:16],
-            referral_source=inbound.referral,
-        )
-        address = ContactAddress(
-            channel=inbound.channel, address=inbound.address, created_at=inbound.received_at
-        )
-        contact.addresses.append(address)
-        try:
-            with session.begin_nested():
-                session.add(contact)
-        except sqlalchemy.exc.IntegrityError:
-            # The person's first two messages arrived together; the other one created them.
-            return session.scalars(
-                select(ContactAddress).where(
-                    ContactAddress.channel == inbound.channel,
-                    ContactAddress.address == inbound.address,
-                )
-            ).one()
-        return address
-
     def lock_contact(self, session: Session, contact_id: int) -> Contact:
         """Load the person for writing; one message of theirs is handled at a time."""
         # Messages from one person are handled one at a time. SQLite already serialises
@@ -380,25 +267,6 @@ class ConversationService:
         if self.database.is_postgresql:
             query = query.with_for_update()
         return session.scalars(query).one()
-
-    def _store_inbound(
-        self, session: Session, address_id: int, contact_id: int, inbound: InboundMessage
-    ) -> int:
-        """Insert the first message of someone new; returns its id."""
-        message = Message(
-            contact_id=contact_id,
-            address_id=address_id,
-            direction=Direction.IN,
-            channel=inbound.channel,
-            provider_id=inbound.provider_id,
-            kind=inbound.kind,
-            text=inbound.text,
-            status=MessageStatus.RECEIVED,
-            created_at=inbound.received_at,
-        )
-        session.add(message)
-        session.flush()
-        return message.id
 
     def _run_flows(
         self,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 
 from bot.config import Settings
+from bot.reception import Reception
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -19,16 +20,31 @@ EXTENSION_KEY = "relais"
 
 @dataclass
 class Relais:
-    """The per-app services: settings, database, and the conversation service."""
+    """The per-app services: settings, database, reception and the conversation service."""
 
     settings: Settings
     database: Database
+    _reception: Reception | None = field(default=None, repr=False)
     _conversations: ConversationService | None = field(default=None, repr=False)
-    # Set by `relais serve`, where the worker runs in the same process: wakes it.
-    wake_worker: Callable[[], None] | None = field(default=None, repr=False)
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
+
+    @property
+    def reception(self) -> Reception:
+        """Where webhooks store messages (it needs only the database)."""
+        if self._reception is None:
+            self._reception = Reception(self.database)
+        return self._reception
+
+    @property
+    def wake_worker(self) -> Callable[[], None] | None:
+        """Rung when a message is stored; set by `relais serve`, where the worker runs."""
+        return self.reception.on_received
+
+    @wake_worker.setter
+    def wake_worker(self, wake: Callable[[], None] | None) -> None:
+        self.reception.on_received = wake
 
     @property
     def conversations(self) -> ConversationService:
@@ -36,8 +52,9 @@ class Relais:
         if self._conversations is None:
             from bot.services import conversation_service
 
-            self._conversations = conversation_service(self.database, self.settings)
-            self._conversations.on_received = self.wake_worker
+            self._conversations = conversation_service(
+                self.database, self.settings, reception=self.reception
+            )
         return self._conversations
 
 
@@ -56,6 +73,11 @@ def database() -> Database:
 def settings() -> Settings:
     """The current app's settings."""
     return relais().settings
+
+
+def reception() -> Reception:
+    """The current app's reception, where webhooks store messages."""
+    return relais().reception
 
 
 def conversations() -> ConversationService:

@@ -3,7 +3,8 @@
 A webhook only stores the message, so this is most of its cost. For someone who wrote
 before, one statement finds their address and stores the message, skipping a provider id
 seen before (`ON CONFLICT DO NOTHING`, the same SQL on SQLite and PostgreSQL): one round
-trip to the database. When it stores nothing — a new sender, or a retried webhook —
+trip to the database, a transaction by itself on the thread's own connection
+(Database.execute_alone). When it stores nothing — a new sender, or a retried webhook —
 ConversationService.receive looks further.
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, column, select, text
+from sqlalchemy import Table, bindparam, column, select, text, update
 
-from storage.models import ContactAddress, Message
+from storage.models import Contact, ContactAddress, Message
 
 _messages = cast(Table, Message.__table__)
 
@@ -44,4 +45,11 @@ STORE_FROM_KNOWN_ADDRESS = (
 FIND_ADDRESS = select(ContactAddress.id, ContactAddress.contact_id).where(
     ContactAddress.channel == bindparam("channel"),
     ContactAddress.address == bindparam("address"),
+)
+
+# The language Telegram says the person's app uses, when nothing was known of it yet.
+SET_LANGUAGE_HINT = (
+    update(Contact)
+    .where(Contact.id == bindparam("contact_id"), Contact.language_hint.is_(None))
+    .values(language_hint=bindparam("language_hint"))
 )

@@ -7,13 +7,18 @@ from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.flood import FloodHook
 from bot.keywords import KeywordHook
+from bot.reception import Reception
 from bot.runtime import FlowRuntime, shipped_runtime
 from bot.safety import SafetyHook
 from storage.db import Database
 
 
 def conversation_service(
-    database: Database, settings: Settings, runtime: FlowRuntime | None = None
+    database: Database,
+    settings: Settings,
+    runtime: FlowRuntime | None = None,
+    *,
+    reception: Reception | None = None,
 ) -> ConversationService:
     """The one way to build the service, so web, worker and CLI behave alike."""
     service = ConversationService(
@@ -21,6 +26,7 @@ def conversation_service(
         runtime or shipped_runtime(),
         settings,
         run_end_hooks=[checkins.on_run_ended, privacy.forget_without_consent],
+        reception=reception,
     )
     # In this order, before the flows see anything. Danger first, whatever state the
     # person is in (a held case, opted out, a flood); then a flood is answered once; then

@@ -4,15 +4,22 @@ SQLite: WAL (readers never wait for the writer), foreign keys on, a busy timeout
 write transactions that start with BEGIN IMMEDIATE so two writers queue up at the start
 instead of one failing half-way with "database is locked". PostgreSQL: psycopg 3, a
 pre-ping so a restarted server doesn't fail the first request.
+
+Besides sessions, each thread can have one connection of its own in autocommit, for a
+hot statement that is a transaction by itself (the webhook's store): no pool checkout,
+no pre-ping, no BEGIN and COMMIT round trips. A lost connection is replaced, and the
+statement run again, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +40,10 @@ class Database:
             else self.engine
         )
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        self._own = threading.local()
+        # Every thread's own connection, so that dispose() closes them too.
+        self._owned: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._owned_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,12 +65,49 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
+    def execute_alone(self, statement: Executable, values: Mapping[str, Any]) -> list[Row[Any]]:
+        """Run one statement as its own transaction on this thread's connection; its rows.
+
+        For a statement that is complete by itself and safe to run twice (the second run
+        of an `INSERT … ON CONFLICT DO NOTHING` changes nothing): when the connection
+        turns out to be lost, a new one runs it again.
+        """
+        try:
+            result = self._own_connection().execute(statement, values)
+        except exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self._drop_own_connection()
+            result = self._own_connection().execute(statement, values)
+        return list(result.all()) if result.returns_rows else []
+
+    def _own_connection(self) -> Connection:
+        connection: Connection | None = getattr(self._own, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # Out of the pool's count: sessions keep every pooled connection.
+            connection.detach()
+            self._own.connection = connection
+            with self._owned_lock:
+                self._owned.add(connection)
+        return connection
+
+    def _drop_own_connection(self) -> None:
+        connection: Connection | None = getattr(self._own, "connection", None)
+        self._own.connection = None
+        if connection is not None:
+            connection.close()
+
     def ping(self) -> None:
         """Raise if the database does not answer."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        with self._owned_lock:
+            owned, self._owned = list(self._owned), weakref.WeakSet()
+        for connection in owned:
+            connection.close()
         self.engine.dispose()
 
 
@@ -90,5 +138,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement is its own transaction
+    mode = options.get("sqlite_begin", "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")

@@ -18,8 +18,9 @@ from sqlalchemy import func, insert, select
 
 from bot import checkins, clock
 from bot.cli import main
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.extensions import relais
+from bot.reception import InboundMessage
 from bot.schedule import Slot, next_due, week_start
 from bot.timeouts import expire_due_waits
 from storage.db import Database

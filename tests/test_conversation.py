@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.extensions import relais
 from bot.inbox import Inbox
+from bot.reception import InboundMessage
 from bot.timeouts import expire_due_waits
 from storage.db import Database
 from storage.models import (

@@ -10,10 +10,11 @@ from flask import Flask
 from sqlalchemy import event, select
 
 from bot import clock
-from bot.conversation import ConversationService, Handled, InboundMessage
+from bot.conversation import ConversationService
 from bot.extensions import relais
 from bot.inbox import Inbox
 from bot.privacy import erase_contact
+from bot.reception import Handled, InboundMessage
 from storage.models import Case, Channel, Message
 
 

@@ -140,7 +140,7 @@ class _Poller:
             if self.stop_event.is_set():
                 return
             try:
-                receive_update(self.service, update.to_dict(), clock.now())
+                receive_update(self.service.reception, update.to_dict(), clock.now())
             except MalformedUpdate as exc:
                 log.warning("telegram: skipping update %s: %s", update.update_id, exc)
             except Exception:

@@ -18,10 +18,10 @@ from typing import Any, TypeGuard
 from flask import Blueprint, Response, abort, request
 
 from bot import clock
-from bot.conversation import ConversationService, Handled, InboundMessage
-from bot.extensions import conversations, settings
+from bot.extensions import reception, settings
 from bot.i18n import shipped_language
 from bot.inbound_text import clean_text
+from bot.reception import Handled, InboundMessage, Reception
 from storage.models import Channel
 
 log = logging.getLogger(__name__)
@@ -115,13 +115,13 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
     return inbound
 
 
-def receive_update(service: ConversationService, data: Any, now: datetime) -> Handled | None:
+def receive_update(reception: Reception, data: Any, now: datetime) -> Handled | None:
     """Parse one update and store it (the worker processes it); None when it is ignored."""
     parsed = parse_update(data, now)
     if isinstance(parsed, Ignored):
         log.info("telegram: ignoring update %s: %s", parsed.update_id, parsed.reason)
         return None
-    handled = service.receive(parsed)
+    handled = reception.receive(parsed)
     if handled.duplicate:
         log.info("telegram: update %s was already handled", parsed.provider_id)
     return handled
@@ -143,7 +143,7 @@ def telegram_webhook() -> Response:
         return _plain("forbidden", 403)
     try:
         data = json.loads(request.get_data(cache=False))
-        receive_update(conversations(), data, clock.now())
+        receive_update(reception(), data, clock.now())
     except (ValueError, RecursionError) as exc:
         # MalformedUpdate, and json's own errors (invalid JSON, undecodable bytes, nesting).
         reason = str(exc) if isinstance(exc, MalformedUpdate) else "the body is not valid JSON"

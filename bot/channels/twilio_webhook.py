@@ -17,10 +17,10 @@ from werkzeug.datastructures import MultiDict
 
 from bot import clock
 from bot.channels.twilio import WHATSAPP_PREFIX, twilio_address_problem
-from bot.conversation import InboundMessage
 from bot.delivery import mark_address, record_status
-from bot.extensions import conversations, database, settings
+from bot.extensions import database, reception, settings
 from bot.inbound_text import clean_text
+from bot.reception import InboundMessage
 from storage.models import Channel, ContactAddress, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def inbound() -> Response:
     """Store a verified inbound message (the worker processes it); answer empty TwiML."""
     form = _verified_form()
     message = parse_inbound(form)
-    handled = conversations().receive(message)
+    handled = reception().receive(message)
     if handled.duplicate:
         log.info("twilio message %s was already handled", message.provider_id)
     return Response(EMPTY_TWIML, status=200, mimetype="text/xml")

@@ -47,6 +47,7 @@ from bot.dashboard.blueprint import blueprint
 from bot.dashboard.i18n import LANGUAGES, check_dashboard_catalogs, domain, select_language
 from bot.dashboard.nav import nav_links
 from bot.dashboard.security import csrf, secure_blueprint
+from bot.dashboard.sessions import DashboardSessionInterface
 from bot.dashboard.throttle import EXTENSION_KEY as THROTTLE_KEY
 from bot.dashboard.throttle import IpThrottle
 from bot.extensions import relais
@@ -99,6 +100,7 @@ def init_dashboard(app: Flask) -> None:
         app.config["DASHBOARD_LOGIN_IP_FAILURES"], app.config["DASHBOARD_LOGIN_IP_WINDOW"]
     )
 
+    app.session_interface = DashboardSessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     babel = Babel()

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 
 from bot import clock
 from bot.channels.simulator import SimulatorAdapter
-from bot.conversation import ConversationService, InboundMessage, active_conversation
+from bot.conversation import ConversationService, active_conversation
 from bot.dispatch import Dispatcher
+from bot.reception import InboundMessage
 from storage.db import Database
 from storage.models import Channel, ContactAddress, Message, OutboxItem
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.telegram_webhook import Ignored, MalformedUpdate, parse_update
-from bot.conversation import InboundMessage
+from bot.reception import InboundMessage
 from storage.models import Channel
 from tests.fakes import telegram as build
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from bot import clock, texts
 from bot.config import Settings
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.dispatch import Dispatcher
 from bot.extensions import relais
+from bot.reception import InboundMessage
 from bot.tasks import channel_adapters
 from storage.db import Database
 from storage.models import Case, Channel, ContactAddress, Message, OutboxItem, Priority

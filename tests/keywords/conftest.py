@@ -20,11 +20,12 @@ from sqlalchemy import select
 
 from bot import checkins, clock
 from bot.channels.base import Outbound, RateLimit, Sent
-from bot.conversation import FIRST_CONTACT_FLOW, ConversationService, Handled, InboundMessage
+from bot.conversation import FIRST_CONTACT_FLOW, ConversationService
 from bot.dispatch import Dispatcher
 from bot.extensions import relais
 from bot.flood import FloodHook
 from bot.keywords import KeywordHook
+from bot.reception import Handled, InboundMessage
 from storage.db import Database
 from storage.models import (
     Channel,

@@ -25,11 +25,12 @@ from bot.app import create_app
 from bot.channels.telegram_webhook import Ignored, MalformedUpdate, parse_update, receive_update
 from bot.channels.twilio_webhook import Rejected, parse_inbound
 from bot.config import Settings
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.engine import answers
 from bot.extensions import relais
 from bot.i18n import LANGUAGES
 from bot.inbound_text import MAX_INBOUND_CHARS, clean_text
+from bot.reception import InboundMessage
 from storage.models import Message
 from tests.conftest import process_inbox
 from tests.fakes.twilio import PUBLIC_URL, inbound_params, settings_overrides, sign
@@ -147,7 +148,7 @@ def test_telegram_text_arrives_whole(text: str) -> None:
 
 def test_a_lone_surrogate_from_telegram_is_stored_not_a_500(app: Flask) -> None:
     service: ConversationService = relais(app).conversations
-    handled = receive_update(service, _update("je suis l\udce0 \ud83d"), NOW)
+    handled = receive_update(service.reception, _update("je suis l\udce0 \ud83d"), NOW)
     assert handled is not None
     process_inbox(app)
     with relais(app).database.read() as session:

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock, keyword_texts
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.engine.text import for_language
 from bot.i18n import LANGUAGES
 from bot.keywords import PENDING_FIELD, Command, command_words
+from bot.reception import InboundMessage
 from bot.runtime import shipped_runtime
 from storage.db import Database
 from storage.models import (

@@ -15,9 +15,10 @@ from sqlalchemy import select, text
 
 from bot import clock
 from bot.config import Settings
-from bot.conversation import ConversationService, InboundMessage
+from bot.conversation import ConversationService
 from bot.crypto import bind_keys
 from bot.extensions import relais
+from bot.reception import InboundMessage
 from storage.db import Database
 from storage.models import (
     Base,

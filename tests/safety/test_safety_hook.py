@@ -21,11 +21,12 @@ from bot import alerts as alerts_module
 from bot import clock, outbox
 from bot.channels.base import Outbound, RateLimit, Sent
 from bot.config import OnCallAddress, Settings
-from bot.conversation import ConversationService, Handled, InboundMessage, active_conversation
+from bot.conversation import ConversationService, active_conversation
 from bot.dispatch import Dispatcher
 from bot.engine.text import LRI, PDI
 from bot.extensions import relais
 from bot.i18n import LANGUAGES
+from bot.reception import Handled, InboundMessage
 from bot.safety import CASE_REASON, SafetyHook
 from bot.safety_lexicon import shipped_lexicon
 from bot.safety_texts import SUICIDE_SELFHARM

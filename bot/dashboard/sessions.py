@@ -1,0 +1,23 @@
+"""The dashboard's cookie session, not opened for the machines' endpoints.
+
+Twilio, Telegram and health probes send no session cookie and must never receive one;
+opening and saving a signed session for each of their requests costs time the webhooks
+do not have to spare under a rush. Their requests get Flask's null session instead.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+# The URL prefixes only machines call (see bot/channels and bot/health.py).
+MACHINE_PATHS = ("/webhooks/", "/healthz")
+
+
+class DashboardSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions for people; none for machine endpoints."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(MACHINE_PATHS):
+            return None  # Flask then uses a null session, never saved
+        return super().open_session(app, request)

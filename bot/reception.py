@@ -1,0 +1,176 @@
+"""Reception: an inbound message stored, and nothing more, before the webhook answers.
+
+Webhooks must answer fast, whatever else is going on (a check-in wave, a crowd of new
+people): storing is all they do, here, and the worker's inbox task does the rest in each
+person's order (bot/inbox.py, ConversationService.process). This module needs only the
+database, not the flows or the safety lexicon, so a web process is ready at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy.exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import inbound_sql
+from storage.db import Database
+from storage.models import (
+    Channel,
+    Contact,
+    ContactAddress,
+    Direction,
+    Message,
+    MessageStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message from a person, as a channel adapter parsed it."""
+
+    channel: Channel
+    address: str
+    text: str
+    received_at: datetime
+    provider_id: str | None = None
+    # The channel's guess at the person's language (Telegram `language_code`).
+    language_hint: str | None = None
+    # "text", or what else arrived ("sticker", "photo", "voice"…), described in `text`.
+    kind: str = "text"
+    # Where the person came from (a Telegram /start payload), kept on a new contact.
+    referral: str | None = None
+
+
+@dataclass
+class Handled:
+    """What handling one inbound message did."""
+
+    contact_id: int
+    message_id: int | None
+    duplicate: bool = False
+    replies: list[Message] = field(default_factory=list)
+    case_ids: list[int] = field(default_factory=list)
+
+
+class Reception:
+    """Stores inbound messages for the worker."""
+
+    def __init__(self, database: Database, on_received: Callable[[], None] | None = None) -> None:
+        self.database = database
+        # Rung after a message is stored: in `relais serve`, it wakes the worker thread.
+        self.on_received = on_received
+
+    def receive(self, inbound: InboundMessage) -> Handled:
+        """Store the message, nothing more: what a webhook does before answering.
+
+        One statement for someone who wrote before, one short transaction for someone new;
+        a provider id seen before changes nothing. The worker's inbox task then processes
+        each person's messages in order (bot/inbox.py).
+        """
+        try:
+            received = self._receive(inbound)
+        except sqlalchemy.exc.IntegrityError:
+            if inbound.provider_id is None:
+                raise
+            # The same provider id twice at the same instant: the other one stored it.
+            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+            return Handled(contact_id=0, message_id=None, duplicate=True)
+        if received.message_id is not None and self.on_received is not None:
+            self.on_received()
+        return received
+
+    def _receive(self, inbound: InboundMessage) -> Handled:
+        values = {
+            "channel": inbound.channel,
+            "address": inbound.address,
+            "provider_id": inbound.provider_id,
+            "kind": inbound.kind,
+            "text": inbound.text,
+            "created_at": inbound.received_at,
+        }
+        # Someone who wrote before: one statement, its own transaction.
+        stored = self.database.execute_alone(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values)
+        if stored:
+            message_id, contact_id = stored[0]
+            if inbound.language_hint:
+                self.database.execute_alone(
+                    inbound_sql.SET_LANGUAGE_HINT,
+                    {"contact_id": contact_id, "language_hint": inbound.language_hint[:16]},
+                )
+            return Handled(contact_id=contact_id, message_id=message_id)
+        with self.database.write() as session:
+            connection = session.connection()
+            known = connection.execute(
+                inbound_sql.FIND_ADDRESS,
+                {"channel": inbound.channel, "address": inbound.address},
+            ).first()
+            if known is not None:
+                # Either a retried webhook, or the person's first message was stored by
+                # another request a moment ago: one more try tells them apart.
+                again = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
+                if again is not None:
+                    return Handled(contact_id=again.contact_id, message_id=again.id)
+                log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+                return Handled(contact_id=known.contact_id, message_id=None, duplicate=True)
+            address = self.find_or_create_address(session, inbound)
+            message_id = self._store_first(session, address.id, address.contact_id, inbound)
+            return Handled(contact_id=address.contact_id, message_id=message_id)
+
+    def find_or_create_address(self, session: Session, inbound: InboundMessage) -> ContactAddress:
+        """The address the message came from, with a new person behind it if need be."""
+        found = session.scalar(
+            select(ContactAddress).where(
+                ContactAddress.channel == inbound.channel,
+                ContactAddress.address == inbound.address,
+            )
+        )
+        if found is not None:
+            return found
+        contact = Contact(
+            created_at=inbound.received_at,
+            fields={},
+            language_hint=(inbound.language_hint or None) and inbound.language_hint[:16],
+            referral_source=inbound.referral,
+        )
+        address = ContactAddress(
+            channel=inbound.channel, address=inbound.address, created_at=inbound.received_at
+        )
+        contact.addresses.append(address)
+        try:
+            with session.begin_nested():
+                session.add(contact)
+        except sqlalchemy.exc.IntegrityError:
+            # The person's first two messages arrived together; the other one created them.
+            return session.scalars(
+                select(ContactAddress).where(
+                    ContactAddress.channel == inbound.channel,
+                    ContactAddress.address == inbound.address,
+                )
+            ).one()
+        return address
+
+    def _store_first(
+        self, session: Session, address_id: int, contact_id: int, inbound: InboundMessage
+    ) -> int:
+        """Insert the first message of someone new; returns its id."""
+        message = Message(
+            contact_id=contact_id,
+            address_id=address_id,
+            direction=Direction.IN,
+            channel=inbound.channel,
+            provider_id=inbound.provider_id,
+            kind=inbound.kind,
+            text=inbound.text,
+            status=MessageStatus.RECEIVED,
+            created_at=inbound.received_at,
+        )
+        session.add(message)
+        session.flush()
+        return message.id
