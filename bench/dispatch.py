@@ -4,7 +4,9 @@
 
 The fake Telegram Bot API (tests/fakes/telegram.py) answers every sendMessage after
 --latency seconds (50 ms by default, about what a real API across the Internet takes),
-with its rate limit lifted: this measures how the dispatchers scale, not Telegram.
+with its rate limit lifted: this measures how the dispatchers scale, not Telegram. The
+rate is counted from the first message the fake receives to the last, so the workers'
+start-up (imports, loading the flows) is not counted as sending time.
 Target: 4 workers send at least 3 times as fast as 1.
 """
 
@@ -38,21 +40,21 @@ def run(database_url: str, workers: int, people: int, per_person: int, latency: 
         "TELEGRAM_API_URL": fake.url,
         "RELAIS_TELEGRAM_RATE": "10000",
         "RELAIS_TELEGRAM_PER_CHAT_RATE": "10000",
-        "RELAIS_WORKER_POLL_SECONDS": "0.1",
         "RELAIS_LOG_LEVEL": "WARNING",
     }
     total = people * per_person
-    started = time.perf_counter()
+    started = time.monotonic()
     processes = [
         subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env)
         for _ in range(workers)
     ]
     try:
         while len(fake.sent) < total:
-            if time.perf_counter() - started > 600:
+            if time.monotonic() - started > 600:
                 raise RuntimeError(f"only {len(fake.sent)} of {total} sent in 10 minutes")
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
+            time.sleep(0.01)
+        # time.monotonic(), as the fake records each request's arrival.
+        elapsed = time.monotonic() - fake.calls("sendMessage")[0].at
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

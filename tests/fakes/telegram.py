@@ -18,11 +18,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.fakes.server import FakeServer, KeepAliveHandler
 
 BOT_ID = 123456789
 TOKEN = f"{BOT_ID}:AAE-relais-fake-telegram-token-0123"
@@ -133,12 +135,15 @@ class SentMessage:
         return bool((self.reply_markup or {}).get("remove_keyboard"))
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """The Bot API methods Relais uses, on 127.0.0.1:<random port>, in a thread."""
+
+    name = "fake-telegram"
 
     def __init__(
         self, token: str = TOKEN, *, max_long_poll: float = 30.0, latency: float = 0.0
     ) -> None:
+        super().__init__()
         self.token = token
         self.max_long_poll = max_long_poll
         # Seconds each sendMessage takes, like a real API across the Internet (benchmarks).
@@ -152,15 +157,6 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._timer: threading.Timer | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        """The base URL to give as TELEGRAM_API_URL."""
-        return f"http://127.0.0.1:{self.port}"
 
     def settings_overrides(self, **kwargs: Any) -> dict[str, Any]:
         """Settings fields pointing Relais at this fake."""
@@ -194,46 +190,15 @@ class FakeTelegram:
         with self._lock:
             return list(self.sent)
 
-    # --- lifecycle ---
+    # --- lifecycle (FakeServer) ---
 
-    def start(self) -> None:
-        """Listen (on a new random port the first time, on the same port after)."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        # A short poll interval: stopping (and going down) takes that long.
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), name="fake-telegram", daemon=True
-        ).start()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
-    def go_down(self, seconds: float | None = None) -> None:
-        """Close the port (connections are refused) until come_up(), or for `seconds`."""
-        self._close_server()
-        if seconds is not None:
-            self._timer = threading.Timer(seconds, self.come_up)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def come_up(self) -> None:
-        """Listen again on the same port."""
-        if self._server is None:
-            self.start()
-
-    def stop(self) -> None:
-        """Stop listening and release any waiting long poll or slow answer."""
-        self._stopping.set()
+    def _on_stop(self) -> None:
+        # Release any waiting long poll.
         with self._changed:
             self._changed.notify_all()
-        if self._timer is not None:
-            self._timer.cancel()
-        self._close_server()
-
-    def _close_server(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
 
     # --- the API, called by the handler threads ---
 
@@ -328,7 +293,7 @@ class FakeTelegram:
         return True
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(KeepAliveHandler):
     fake: FakeTelegram
 
     def do_POST(self) -> None:
@@ -360,9 +325,6 @@ class _Handler(BaseHTTPRequestHandler):
             decoded = json.loads(raw or "{}")
             return decoded if isinstance(decoded, dict) else {}
         return _decode_form(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test output is for the tests."""
 
 
 def _decode_form(raw: str) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from twilio.request_validator import RequestValidator
+
+from tests.fakes.server import FakeServer, KeepAliveHandler
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-twilio-auth-token"
@@ -132,25 +134,18 @@ class Received:
     sid: str | None
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     """Twilio's Messages endpoint on 127.0.0.1:<random port>, in a thread."""
 
+    name = "fake-twilio"
+
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.received: list[Received] = []
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._timer: threading.Timer | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        """The base URL to give as TWILIO_API_URL."""
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def sent(self) -> list[Received]:
@@ -167,48 +162,8 @@ class FakeTwilio:
         with self._lock:
             self._script.extend(answers)
 
-    def start(self) -> None:
-        """Listen (on a new random port the first time, on the same port after)."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            # A short poll so that stopping (after every test) takes milliseconds.
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-twilio",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def go_down(self, seconds: float | None = None) -> None:
-        """Close the port (connections are refused) until come_up(), or for `seconds`."""
-        self._close_server()
-        if seconds is not None:
-            self._timer = threading.Timer(seconds, self.come_up)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def come_up(self) -> None:
-        """Listen again on the same port."""
-        if self._server is None:
-            self.start()
-
-    def stop(self) -> None:
-        """Stop listening and wake any scripted slow answer."""
-        self._stopping.set()
-        if self._timer is not None:
-            self._timer.cancel()
-        self._close_server()
-
-    def _close_server(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
     # --- used by the handler ---
 
@@ -228,7 +183,7 @@ class FakeTwilio:
         self._stopping.wait(seconds)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(KeepAliveHandler):
     fake: FakeTwilio
 
     def do_POST(self) -> None:
@@ -314,9 +269,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:
             pass  # the client gave up waiting (a scripted slow answer): nothing to tell
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
 
 
 def sign(url: str, params: Mapping[str, str], auth_token: str = AUTH_TOKEN) -> str:
