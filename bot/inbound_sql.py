@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, column, select, text, update
+from sqlalchemy import Table, bindparam, column, delete, insert, select, text, update
 
 from storage.models import Contact, ContactAddress, Message
 
 _messages = cast(Table, Message.__table__)
+_contacts = cast(Table, Contact.__table__)
+_addresses = cast(Table, ContactAddress.__table__)
 
 STORE_FROM_KNOWN_ADDRESS = (
     text(
@@ -53,3 +55,30 @@ SET_LANGUAGE_HINT = (
     .where(Contact.id == bindparam("contact_id"), Contact.language_hint.is_(None))
     .values(language_hint=bindparam("language_hint"))
 )
+
+# Someone new: the person, then their address — unless another transaction added the
+# same address a moment ago (their first two messages together), when this one adds
+# nothing and returns no row.
+ADD_CONTACT = (
+    insert(_contacts)
+    .values(
+        created_at=bindparam("created_at"),
+        fields=bindparam("fields"),
+        language_hint=bindparam("language_hint"),
+        referral_source=bindparam("referral_source"),
+    )
+    .returning(_contacts.c.id)
+)
+ADD_ADDRESS = (
+    text(
+        """
+        INSERT INTO contact_addresses (contact_id, channel, address, created_at)
+        VALUES (:contact_id, :channel, :address, :created_at)
+        ON CONFLICT (channel, address) DO NOTHING
+        RETURNING id
+        """
+    )
+    .bindparams(bindparam("created_at", type_=_addresses.c.created_at.type))
+    .columns(column("id"))
+)
+REMOVE_CONTACT = delete(_contacts).where(_contacts.c.id == bindparam("contact_id"))

@@ -14,18 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy.exc
-from sqlalchemy import select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from bot import inbound_sql
 from storage.db import Database
 from storage.models import (
     Channel,
-    Contact,
     ContactAddress,
-    Direction,
     Message,
-    MessageStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -105,72 +102,52 @@ class Reception:
                     {"contact_id": contact_id, "language_hint": inbound.language_hint[:16]},
                 )
             return Handled(contact_id=contact_id, message_id=message_id)
+        # Someone new, or a retried webhook: one short transaction.
         with self.database.write() as session:
             connection = session.connection()
-            known = connection.execute(
-                inbound_sql.FIND_ADDRESS,
-                {"channel": inbound.channel, "address": inbound.address},
-            ).first()
-            if known is not None:
-                # Either a retried webhook, or the person's first message was stored by
-                # another request a moment ago: one more try tells them apart.
-                again = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
-                if again is not None:
-                    return Handled(contact_id=again.contact_id, message_id=again.id)
-                log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-                return Handled(contact_id=known.contact_id, message_id=None, duplicate=True)
-            address = self.find_or_create_address(session, inbound)
-            message_id = self._store_first(session, address.id, address.contact_id, inbound)
-            return Handled(contact_id=address.contact_id, message_id=message_id)
+            key = {"channel": inbound.channel, "address": inbound.address}
+            if connection.execute(inbound_sql.FIND_ADDRESS, key).first() is None:
+                self._add_address(connection, inbound)
+            row = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
+            if row is not None:
+                return Handled(contact_id=row.contact_id, message_id=row.id)
+            # The address was there and the provider id too: Twilio or Telegram retried.
+            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+            address = connection.execute(inbound_sql.FIND_ADDRESS, key).one()
+            return Handled(contact_id=address.contact_id, message_id=None, duplicate=True)
 
     def find_or_create_address(self, session: Session, inbound: InboundMessage) -> ContactAddress:
         """The address the message came from, with a new person behind it if need be."""
-        found = session.scalar(
-            select(ContactAddress).where(
-                ContactAddress.channel == inbound.channel,
-                ContactAddress.address == inbound.address,
-            )
-        )
-        if found is not None:
-            return found
-        contact = Contact(
-            created_at=inbound.received_at,
-            fields={},
-            language_hint=(inbound.language_hint or None) and inbound.language_hint[:16],
-            referral_source=inbound.referral,
-        )
-        address = ContactAddress(
-            channel=inbound.channel, address=inbound.address, created_at=inbound.received_at
-        )
-        contact.addresses.append(address)
-        try:
-            with session.begin_nested():
-                session.add(contact)
-        except sqlalchemy.exc.IntegrityError:
-            # The person's first two messages arrived together; the other one created them.
-            return session.scalars(
-                select(ContactAddress).where(
-                    ContactAddress.channel == inbound.channel,
-                    ContactAddress.address == inbound.address,
-                )
-            ).one()
+        connection = session.connection()
+        key = {"channel": inbound.channel, "address": inbound.address}
+        found = connection.execute(inbound_sql.FIND_ADDRESS, key).first()
+        address_id = found.id if found is not None else self._add_address(connection, inbound)
+        address = session.get(ContactAddress, address_id)
+        assert address is not None  # found or added in this transaction
         return address
 
-    def _store_first(
-        self, session: Session, address_id: int, contact_id: int, inbound: InboundMessage
-    ) -> int:
-        """Insert the first message of someone new; returns its id."""
-        message = Message(
-            contact_id=contact_id,
-            address_id=address_id,
-            direction=Direction.IN,
-            channel=inbound.channel,
-            provider_id=inbound.provider_id,
-            kind=inbound.kind,
-            text=inbound.text,
-            status=MessageStatus.RECEIVED,
-            created_at=inbound.received_at,
-        )
-        session.add(message)
-        session.flush()
-        return message.id
+    def _add_address(self, connection: Connection, inbound: InboundMessage) -> int:
+        """A new person and their address (Core statements, no ORM flush); its id.
+
+        When the person's first two messages arrive together, the other transaction may
+        add the same address first: ours then adds nothing, the person we added is removed,
+        and the one already there is used.
+        """
+        contact_id = connection.execute(
+            inbound_sql.ADD_CONTACT,
+            {
+                "created_at": inbound.received_at,
+                "fields": {},
+                "language_hint": (inbound.language_hint or None) and inbound.language_hint[:16],
+                "referral_source": inbound.referral,
+            },
+        ).scalar_one()
+        key = {"channel": inbound.channel, "address": inbound.address}
+        added = connection.execute(
+            inbound_sql.ADD_ADDRESS,
+            {**key, "contact_id": contact_id, "created_at": inbound.received_at},
+        ).scalar()
+        if added is not None:
+            return int(added)
+        connection.execute(inbound_sql.REMOVE_CONTACT, {"contact_id": contact_id})
+        return int(connection.execute(inbound_sql.FIND_ADDRESS, key).one().id)
