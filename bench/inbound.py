@@ -3,11 +3,18 @@
     .venv/bin/python bench/inbound.py --database sqlite
     .venv/bin/python bench/inbound.py --database postgresql+psycopg://postgres@127.0.0.1:5432/relais_bench
 
-Both apps run under the same gunicorn settings: the minimal one (bench/minimal_app.py)
-only verifies the signature and answers TwiML; Relais stores the message, runs the
-conversation and queues the replies. Every request has its own MessageSid; senders go
-through first_contact with realistic answers. First each app is saturated (maximum
-throughput); then Relais is paced at half the minimal app's maximum to read its p99.
+Both apps run under the same gunicorn settings (the Procfile's: 2 processes, 4 threads
+each): the minimal one (bench/minimal_app.py) only verifies the signature and answers
+TwiML; Relais verifies, then stores the message for the worker (which is not running
+here: the webhook's answer does not wait for it). Every request has its own MessageSid;
+400 senders write the answers of first_contact, interleaved at random, and 350 of them
+are new: the run mixes first messages (a new person) with answers (one statement).
+
+Each app is first saturated (maximum throughput), best of --rounds runs on a fresh
+database: where the kernel hands the connections decides how evenly the two processes
+share the load, and a run can be much slower than the next for that alone. Relais is then
+paced at half the minimal app's maximum to read its p99 (the target), and at half its
+own maximum (what a deployment sees below saturation).
 Targets: Relais ≥ half the minimal app's throughput; p99 < 50 ms at that pace.
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import random
 import sys
 import tempfile
 import urllib.parse
@@ -31,13 +39,20 @@ ANSWERS = ["Bonjour", "1", "oui", "4", "Lou", "4", "oui", "1", "1", "non", "9320
 
 
 def requests(port: int, count: int, senders: int, first_sid: int) -> list[bytes]:
-    """`count` signed webhooks, round-robin over `senders` people, each in conversation order."""
+    """`count` signed webhooks from `senders` people, each person's in conversation order.
+
+    People's messages are interleaved at random (a fixed seed): conversations start and
+    go on side by side, as in an evening rush, rather than every new person at once.
+    """
     validator = RequestValidator(AUTH_TOKEN)
     url = f"http://127.0.0.1:{port}/webhooks/twilio"
+    order = [n % senders for n in range(count)]
+    random.Random(first_sid).shuffle(order)
+    turns = [0] * senders
     built = []
     sids = itertools.count(first_sid)
-    for n in range(count):
-        sender, turn = n % senders, n // senders
+    for sender in order:
+        turn, turns[sender] = turns[sender], turns[sender] + 1
         params = {
             "MessageSid": f"SM{next(sids):032d}",
             "AccountSid": ACCOUNT_SID,
@@ -66,6 +81,11 @@ def run(app: str, env: dict[str, str], args: argparse.Namespace, pace: float | N
         return paced("127.0.0.1", port, load, rate=pace)
 
 
+def best(runs: list[Result]) -> Result:
+    """The run with the highest throughput."""
+    return max(runs, key=lambda result: result.rate)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a PostgreSQL URL")
@@ -74,6 +94,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     common_env = {
@@ -83,26 +104,34 @@ def main() -> int:
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "RELAIS_LOG_LEVEL": "WARNING",
     }
-    minimal = run("minimal_app:app", common_env, args, pace=None)
-    print(f"minimal Flask app       {minimal.describe()}")
+    minimal = best([run("minimal_app:app", common_env, args, None) for _ in range(args.rounds)])
+    print(f"minimal Flask app             {minimal.describe()}")
 
     backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
-    results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for phase, pace in (("saturated", None), ("paced", minimal.rate / 2)):
-            url = f"sqlite:///{folder}/{phase}.db" if args.database == "sqlite" else args.database
-            fresh_database(url).dispose()
-            env = {**common_env, "DATABASE_URL": url}
-            results[phase] = run("bot.app:create_app()", env, args, pace)
-            label = f"Relais {backend} {phase}"
-            if pace is not None:
-                label += f" at {pace:.0f}/s"
-            print(f"{label:<24}{results[phase].describe()}")
+        rounds = itertools.count()
 
-    ratio = results["saturated"].rate / minimal.rate
-    p99 = results["paced"].percentile(99) * 1000
+        def relais(pace: float | None) -> Result:
+            url = args.database
+            if url == "sqlite":
+                url = f"sqlite:///{folder}/round{next(rounds)}.db"
+            fresh_database(url).dispose()
+            return run("bot.app:create_app()", {**common_env, "DATABASE_URL": url}, args, pace)
+
+        saturated = best([relais(None) for _ in range(args.rounds)])
+        print(f"Relais {backend:<10} saturated   {saturated.describe()}")
+        target_pace = minimal.rate / 2
+        paced_target = relais(target_pace)
+        print(f"Relais at {target_pace:5.0f}/s (half the minimal's) {paced_target.describe()}")
+        own_pace = saturated.rate / 2
+        paced_own = relais(own_pace)
+        print(f"Relais at {own_pace:5.0f}/s (half its own)       {paced_own.describe()}")
+
+    ratio = saturated.rate / minimal.rate
+    p99 = paced_target.percentile(99) * 1000
     print(f"ratio Relais / minimal: {ratio:.2f} (target ≥ 0.50); p99 at half load: {p99:.1f} ms")
-    ok = ratio >= 0.5 and p99 < 50 and set(results["saturated"].statuses) == {200}
+    statuses = {*saturated.statuses, *paced_target.statuses, *paced_own.statuses}
+    ok = ratio >= 0.5 and p99 < 50 and statuses == {200}
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

@@ -80,12 +80,22 @@ class _Connection:
 
 async def _one(connection: _Connection, raw: bytes, result: Result) -> None:
     started = time.perf_counter()
+    reused = connection.writer is not None
     try:
         status = await connection.send(raw)
     except (OSError, asyncio.IncompleteReadError):
-        result.errors += 1
         connection.writer = None
-        return
+        if not reused:
+            result.errors += 1
+            return
+        # The server closed an idle keep-alive connection (gunicorn after 2 s), as any
+        # HTTP client finds out now and then: send again on a new one.
+        try:
+            status = await connection.send(raw)
+        except (OSError, asyncio.IncompleteReadError):
+            result.errors += 1
+            connection.writer = None
+            return
     result.latencies.append(time.perf_counter() - started)
     result.statuses[status] = result.statuses.get(status, 0) + 1
 
@@ -105,24 +115,29 @@ async def _saturate(host: str, port: int, requests: Sequence[bytes], connections
     return result
 
 
-async def _paced(host: str, port: int, requests: Sequence[bytes], rate: float) -> Result:
-    result = Result()
+async def _paced(
+    host: str, port: int, requests: Sequence[bytes], rate: float, warmup: float
+) -> Result:
+    result, ignored = Result(), Result()
     idle: list[_Connection] = []
     started = time.perf_counter()
 
-    async def fire(raw: bytes) -> None:
+    async def fire(raw: bytes, into: Result) -> None:
         connection = idle.pop() if idle else _Connection(host, port)
-        await _one(connection, raw, result)
+        await _one(connection, raw, into)
         idle.append(connection)
 
     tasks = []
+    measured_from = started + warmup
     for n, raw in enumerate(requests):
-        delay = started + n / rate - time.perf_counter()
+        at = started + n / rate
+        delay = at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(fire(raw)))
+        tasks.append(asyncio.ensure_future(fire(raw, result if at >= measured_from else ignored)))
     await asyncio.gather(*tasks)
-    result.elapsed = time.perf_counter() - started
+    result.elapsed = time.perf_counter() - measured_from
+    result.errors += ignored.errors
     return result
 
 
@@ -131,6 +146,13 @@ def saturate(host: str, port: int, requests: Sequence[bytes], connections: int =
     return asyncio.run(_saturate(host, port, requests, connections))
 
 
-def paced(host: str, port: int, requests: Sequence[bytes], rate: float) -> Result:
-    """Requests started at `rate` a second, whatever the answers do."""
-    return asyncio.run(_paced(host, port, requests, rate))
+def paced(
+    host: str, port: int, requests: Sequence[bytes], rate: float, warmup: float = 1.0
+) -> Result:
+    """Requests started at `rate` a second, whatever the answers do.
+
+    Those of the first `warmup` seconds are sent but not counted: the client's and the
+    server's connections are being opened then, which a server running for hours does not
+    go through again.
+    """
+    return asyncio.run(_paced(host, port, requests, rate, warmup))
