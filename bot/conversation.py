@@ -34,6 +34,7 @@ from storage.models import (
     Contact,
     ContactAddress,
     Conversation,
+    Direction,
     Message,
     MessageStatus,
     RunStatus,
@@ -239,6 +240,12 @@ class ConversationService:
                 conversation.wait_until = now + HELD_RECHECK
                 conversation.claimed_until = None
                 return handled
+            if has_unprocessed_message(session, contact.id):
+                # The person answered and the inbox has not got to it yet (a backlog after
+                # the worker was down): their answer, not a reminder or a "missed", comes
+                # first. The next pass of the timeouts task looks again.
+                conversation.claimed_until = None
+                return handled
             address = reply_address(session, contact.id)
             if address is None:
                 return handled
@@ -371,6 +378,16 @@ def held_case(session: Session, contact_id: int) -> Case | None:
         .order_by(Case.claimed_at.desc())
         .limit(1)
     )
+
+
+def has_unprocessed_message(session: Session, contact_id: int) -> bool:
+    """Whether a message from the person is stored and waits for the inbox."""
+    waiting = select(Message.id).where(
+        Message.contact_id == contact_id,
+        Message.direction == Direction.IN,
+        Message.status == MessageStatus.RECEIVED,
+    )
+    return session.scalar(waiting.limit(1)) is not None
 
 
 def active_conversation(session: Session, contact_id: int) -> Conversation | None:

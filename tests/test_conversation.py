@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from typing import Any
@@ -190,6 +191,35 @@ def test_timeouts_send_one_reminder_then_end_the_week_as_missed(
         sent = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
     assert (run.status, run.outcome) == ("completed", "missed")
     assert len(sent) == 2  # the question and one reminder
+
+
+def test_an_answer_waiting_for_the_inbox_is_not_overtaken_by_a_timeout(
+    service: ConversationService,
+    db: Database,
+    frozen_clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service.start(Channel.SMS, PERSON, "weekly_checkin", clock.now(), language="fr")
+    frozen_clock.advance(timedelta(hours=20))
+    # The person answers; the worker is down (or behind), so it is only stored.
+    answer = service.receive(_text("3", "SM1"))
+    assert answer.message_id is not None
+    frozen_clock.advance(timedelta(hours=60))  # past the reminder and the week's end
+
+    assert expire_due_waits(service, clock.now()) == 1  # looked at, and left alone
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    with db.read() as session:
+        run = session.scalars(select(Conversation)).one()
+        sent = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
+    assert run.status == "active"  # not "missed"
+    assert len(sent) == 1  # the question only: no reminder
+
+    handled = service.process(answer.message_id)  # the inbox catches up: the answer counts
+    assert len(handled.replies) == 1  # the next question, not the menu again
+    with db.read() as session:
+        run = session.scalars(select(Conversation)).one()
+    assert run.status == "active"
+    assert run.state["results"] == {"loneliness": "occasionally"}
 
 
 def test_while_a_worker_holds_a_case_messages_go_to_the_case_not_the_flows(
