@@ -269,10 +269,12 @@ class ConversationService:
     def lock_contact(self, session: Session, contact_id: int) -> Contact:
         """Load the person for writing; one message of theirs is handled at a time."""
         # Messages from one person are handled one at a time. SQLite already serialises
-        # writers (BEGIN IMMEDIATE); PostgreSQL needs the row lock.
+        # writers (BEGIN IMMEDIATE); PostgreSQL needs the row lock. FOR NO KEY UPDATE, so
+        # that a webhook storing the person's next message (its foreign key takes a KEY
+        # SHARE lock on the person) does not wait for this transaction.
         query = select(Contact).where(Contact.id == contact_id)
         if self.database.is_postgresql:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         return session.scalars(query).one()
 
     def _run_flows(

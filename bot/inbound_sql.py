@@ -1,11 +1,11 @@
-"""The statement every webhook runs, built once.
+"""The statements a webhook runs, built once.
 
 A webhook only stores the message, so this is most of its cost. For someone who wrote
 before, one statement finds their address and stores the message, skipping a provider id
 seen before (`ON CONFLICT DO NOTHING`, the same SQL on SQLite and PostgreSQL): one round
 trip to the database, a transaction by itself on the thread's own connection
 (Database.execute_alone). When it stores nothing — a new sender, or a retried webhook —
-ConversationService.receive looks further.
+Reception.receive looks further.
 """
 
 from __future__ import annotations
@@ -49,10 +49,15 @@ FIND_ADDRESS = select(ContactAddress.id, ContactAddress.contact_id).where(
     ContactAddress.address == bindparam("address"),
 )
 
-# The language Telegram says the person's app uses, when nothing was known of it yet.
+# The language Telegram says the person's app uses, when nothing was known of it yet —
+# and never for someone erased meanwhile (erasure clears it).
 SET_LANGUAGE_HINT = (
     update(Contact)
-    .where(Contact.id == bindparam("contact_id"), Contact.language_hint.is_(None))
+    .where(
+        Contact.id == bindparam("contact_id"),
+        Contact.language_hint.is_(None),
+        Contact.erased_at.is_(None),
+    )
     .values(language_hint=bindparam("language_hint"))
 )
 

@@ -1,6 +1,6 @@
 """The inbox: stored messages, processed by the worker, each person's in the order sent.
 
-Webhooks only verify and store (ConversationService.receive), so they answer at once
+Webhooks only verify and store (Reception.receive), so they answer at once
 whatever the load; this task runs the conversation for what they stored. It takes the
 oldest unprocessed message of each person: a person's second message is never looked at
 while their first is still waiting. Any number of workers may run it — processing

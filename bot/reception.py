@@ -67,18 +67,19 @@ class Reception:
     def receive(self, inbound: InboundMessage) -> Handled:
         """Store the message, nothing more: what a webhook does before answering.
 
-        One statement for someone who wrote before, one short transaction for someone new;
-        a provider id seen before changes nothing. The worker's inbox task then processes
-        each person's messages in order (bot/inbox.py).
+        One statement for someone who wrote before (two on Telegram the first time the app
+        tells their language), one short transaction for someone new; a provider id seen
+        before changes nothing. The worker's inbox task then processes each person's
+        messages in order (bot/inbox.py).
         """
         try:
             received = self._receive(inbound)
         except sqlalchemy.exc.IntegrityError:
-            if inbound.provider_id is None:
-                raise
-            # The same provider id twice at the same instant: the other one stored it.
-            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-            return Handled(contact_id=0, message_id=None, duplicate=True)
+            # Duplicates never get here (ON CONFLICT DO NOTHING): the person was erased
+            # while their message was being stored, and the foreign keys refused it. Once
+            # more: to Relais they are someone new now, as erasure intends.
+            log.info("storing a %s message again: its sender was just erased", inbound.channel)
+            received = self._receive(inbound)
         if received.message_id is not None and self.on_received is not None:
             self.on_received()
         return received
@@ -93,13 +94,20 @@ class Reception:
             "created_at": inbound.received_at,
         }
         # Someone who wrote before: one statement, its own transaction.
-        stored = self.database.execute_alone(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values)
+        stored = self.database.execute_alone(
+            inbound_sql.STORE_FROM_KNOWN_ADDRESS,
+            values,
+            # Run again after a lost connection only when the provider id makes a second
+            # run store nothing if the first did (a message without one would be doubled).
+            replay_safe=inbound.provider_id is not None,
+        )
         if stored:
             message_id, contact_id = stored[0]
             if inbound.language_hint:
                 self.database.execute_alone(
                     inbound_sql.SET_LANGUAGE_HINT,
                     {"contact_id": contact_id, "language_hint": inbound.language_hint[:16]},
+                    replay_safe=True,  # it only fills in an empty field
                 )
             return Handled(contact_id=contact_id, message_id=message_id)
         # Someone new, or a retried webhook: one short transaction.

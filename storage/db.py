@@ -7,8 +7,8 @@ pre-ping so a restarted server doesn't fail the first request.
 
 Besides sessions, each thread can have one connection of its own in autocommit, for a
 hot statement that is a transaction by itself (the webhook's store): no pool checkout,
-no pre-ping, no BEGIN and COMMIT round trips. A lost connection is replaced, and the
-statement run again, once.
+no pre-ping, no BEGIN and COMMIT round trips. A lost connection is replaced (and the
+statement run again when that is safe).
 """
 
 from __future__ import annotations
@@ -65,12 +65,15 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
-    def execute_alone(self, statement: Executable, values: Mapping[str, Any]) -> list[Row[Any]]:
+    def execute_alone(
+        self, statement: Executable, values: Mapping[str, Any], *, replay_safe: bool = False
+    ) -> list[Row[Any]]:
         """Run one statement as its own transaction on this thread's connection; its rows.
 
-        For a statement that is complete by itself and safe to run twice (the second run
-        of an `INSERT … ON CONFLICT DO NOTHING` changes nothing): when the connection
-        turns out to be lost, a new one runs it again.
+        When the connection turns out to be lost, it is replaced; the statement runs again
+        on the new one only if `replay_safe` says a second run cannot do the work twice
+        (an `INSERT … ON CONFLICT DO NOTHING` on a unique key the values fill in: had the
+        first run committed, the second adds nothing). Otherwise the error is raised.
         """
         try:
             result = self._own_connection().execute(statement, values)
@@ -78,6 +81,8 @@ class Database:
             if not error.connection_invalidated:
                 raise
             self._drop_own_connection()
+            if not replay_safe:
+                raise
             result = self._own_connection().execute(statement, values)
         return list(result.all()) if result.returns_rows else []
 

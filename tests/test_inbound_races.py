@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from bot import clock
 from bot.conversation import ConversationService
@@ -15,7 +15,7 @@ from bot.extensions import relais
 from bot.inbox import Inbox
 from bot.privacy import erase_contact
 from bot.reception import Handled, InboundMessage
-from storage.models import Case, Channel, Message
+from storage.models import Case, Channel, Contact, Message
 
 
 def _message(text: str, sid: str) -> InboundMessage:
@@ -90,3 +90,37 @@ def test_a_new_senders_second_message_is_not_taken_for_a_retry(
     with service.database.read() as session:
         texts = session.scalars(select(Message.text).order_by(Message.id)).all()
     assert sorted(t or "" for t in texts) == ["premier", "second"]
+
+
+@pytest.mark.postgres_only
+def test_two_first_messages_adding_the_person_at_once_make_one_person(
+    service: ConversationService,
+) -> None:
+    results: dict[str, Handled] = {}
+    fired = threading.Event()
+
+    def other_adds_the_address_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Message B has added its person and is about to add the address; message A,
+        # from the same phone, adds both and commits right then.
+        if "INSERT INTO contact_addresses" in statement and not fired.is_set():
+            fired.set()
+            thread = threading.Thread(
+                target=lambda: results.setdefault("a", service.receive(_message("premier", "SMA")))
+            )
+            thread.start()
+            thread.join()
+
+    event.listen(service.database.engine, "before_cursor_execute", other_adds_the_address_first)
+    try:
+        second = service.receive(_message("second", "SMB"))
+    finally:
+        event.remove(service.database.engine, "before_cursor_execute", other_adds_the_address_first)
+    assert fired.is_set()
+    first = results["a"]
+    assert not first.duplicate
+    assert not second.duplicate
+    assert first.contact_id == second.contact_id
+    with service.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 1
+        owners = session.scalars(select(Message.contact_id)).all()
+    assert owners == [first.contact_id, first.contact_id]

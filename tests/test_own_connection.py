@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bot import clock
 from bot.reception import InboundMessage, Reception
@@ -50,36 +48,44 @@ def test_a_failed_statement_leaves_the_connection_usable(database_url: str) -> N
         database.dispose()
 
 
-def test_threads_have_their_own_connections_and_dispose_closes_them(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_threads_have_their_own_connections_and_dispose_closes_them(database_url: str) -> None:
     database = Database(database_url)
     reception = Reception(database)
-    reception.receive(_message("Bonjour", "SM0"))
+    reception.receive(_message("Bonjour", "SM0"))  # the test thread's own connection
+    opened: list[object] = []
+    closed: list[object] = []
+    # A thread's own connection leaves the pool: detached, and closed as such.
+    event.listen(database.engine, "detach", lambda dbapi, _record: opened.append(dbapi))
+    event.listen(database.engine, "close_detached", lambda dbapi: closed.append(dbapi))
     errors: list[BaseException] = []
+    written, stop = threading.Barrier(5), threading.Event()
 
     def write(n: int) -> None:
+        # Like a server's threads, alive for as long as the process.
         try:
             for k in range(20):
                 reception.receive(_message("oui", f"SM{n}-{k}"))
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
+        written.wait()
+        stop.wait()
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    with database.read() as session:
-        assert session.scalar(select(func.count()).select_from(Message)) == 81
-    if database.is_sqlite:
-        path = os.path.realpath(str(database.url.database))
-        assert _open_files(path), "the threads' connections are open before dispose()"
+    written.wait()
+    try:
+        assert not errors
+        with database.read() as session:
+            assert session.scalar(select(func.count()).select_from(Message)) == 81
+        assert len({id(c) for c in opened}) == 4  # one each, none shared, none per message
         database.dispose()
-        assert not _open_files(path)
-    else:
-        database.dispose()
+        assert {id(c) for c in opened} <= {id(c) for c in closed}
+        assert len(closed) == 5  # and the test thread's
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 @pytest.mark.postgres_only
@@ -98,16 +104,3 @@ def test_a_lost_connection_is_replaced_and_the_message_stored_once(database_url:
     finally:
         database.dispose()
         admin.dispose()
-
-
-def _open_files(path: str) -> list[str]:
-    """This process's open descriptors on the database file (Linux)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue  # closed meanwhile
-        if target == path:
-            found.append(target)
-    return found
