@@ -64,16 +64,14 @@ def test_erasing_someone_with_a_waiting_message_leaves_the_inbox_idle(
     assert (message.status, message.text) == ("handled", None)
 
 
-@pytest.mark.postgres_only
-def test_a_new_senders_second_message_is_not_taken_for_a_retry(
-    service: ConversationService,
-) -> None:
+def _first_arrives_meanwhile(service: ConversationService, before: str) -> tuple[Handled, Handled]:
+    """Message B is stored; just before B's statement containing `before` runs, message A
+    (from the same new person) is stored and committed in another thread. (A, B)."""
     results: dict[str, Handled] = {}
     fired = threading.Event()
 
-    def first_commits_meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # Message B found no address; message A (the very first) commits right then.
-        if statement.lstrip().startswith("SELECT contact_addresses.id") and not fired.is_set():
+    def store_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if before in statement and not fired.is_set():
             fired.set()
             thread = threading.Thread(
                 target=lambda: results.setdefault("a", service.receive(_message("premier", "SMA")))
@@ -81,11 +79,21 @@ def test_a_new_senders_second_message_is_not_taken_for_a_retry(
             thread.start()
             thread.join()
 
-    event.listen(service.database.engine, "before_cursor_execute", first_commits_meanwhile)
+    event.listen(service.database.engine, "before_cursor_execute", store_first)
     try:
         second = service.receive(_message("second", "SMB"))
     finally:
-        event.remove(service.database.engine, "before_cursor_execute", first_commits_meanwhile)
+        event.remove(service.database.engine, "before_cursor_execute", store_first)
+    assert fired.is_set()
+    return results["a"], second
+
+
+@pytest.mark.postgres_only
+def test_a_new_senders_second_message_is_not_taken_for_a_retry(
+    service: ConversationService,
+) -> None:
+    # Message B found no address; message A (the very first) commits right then.
+    _, second = _first_arrives_meanwhile(service, "SELECT contact_addresses.id")
     assert not second.duplicate
     with service.database.read() as session:
         texts = session.scalars(select(Message.text).order_by(Message.id)).all()
@@ -96,27 +104,9 @@ def test_a_new_senders_second_message_is_not_taken_for_a_retry(
 def test_two_first_messages_adding_the_person_at_once_make_one_person(
     service: ConversationService,
 ) -> None:
-    results: dict[str, Handled] = {}
-    fired = threading.Event()
-
-    def other_adds_the_address_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # Message B has added its person and is about to add the address; message A,
-        # from the same phone, adds both and commits right then.
-        if "INSERT INTO contact_addresses" in statement and not fired.is_set():
-            fired.set()
-            thread = threading.Thread(
-                target=lambda: results.setdefault("a", service.receive(_message("premier", "SMA")))
-            )
-            thread.start()
-            thread.join()
-
-    event.listen(service.database.engine, "before_cursor_execute", other_adds_the_address_first)
-    try:
-        second = service.receive(_message("second", "SMB"))
-    finally:
-        event.remove(service.database.engine, "before_cursor_execute", other_adds_the_address_first)
-    assert fired.is_set()
-    first = results["a"]
+    # Message B has added its person and is about to add the address; message A, from
+    # the same phone, adds both and commits right then.
+    first, second = _first_arrives_meanwhile(service, "INSERT INTO contact_addresses")
     assert not first.duplicate
     assert not second.duplicate
     assert first.contact_id == second.contact_id
