@@ -64,6 +64,7 @@ from bot import keyword_texts as texts
 from bot import outbox
 from bot.checkins import CHECKIN_FLOW, schedule
 from bot.conversation import (
+    FIRST_CONTACT_FLOW,
     ConversationService,
     active_conversation,
     end_conversation,
@@ -75,6 +76,7 @@ from bot.engine.answers import fold, parse_yes_no
 from bot.engine.state import Frame, RunState, StateError
 from bot.engine.steps.base import AskStep
 from bot.engine.text import for_language
+from bot.privacy import forget_without_consent
 from storage.models import (
     Case,
     CaseEvent,
@@ -624,6 +626,10 @@ class KeywordHook:
         if running is None:
             return
         end_conversation(running, now, RunStatus.INTERRUPTED, outcome)
+        if running.flow == FIRST_CONTACT_FLOW:
+            # Stopped before saying yes: as when first contact ends without consent, what
+            # they said is not kept (forget_without_consent does nothing after a yes).
+            forget_without_consent(session, running, outcome, {}, now)
         if running.flow == CHECKIN_FLOW:
             # Not "missed": a check-in the person stopped must not count towards "no news".
             checkin = session.scalar(select(Checkin).where(Checkin.conversation_id == running.id))

@@ -162,6 +162,38 @@ def test_mid_first_contact_a_sentence_about_stopping_is_an_answer_not_stop(
     assert run.flow == "first_contact"
 
 
+def _inbound_texts(db: Database) -> list[str | None]:
+    with db.read() as session:
+        query = select(Message.text).where(Message.direction == "in").order_by(Message.id)
+        return list(session.scalars(query))
+
+
+def test_stop_before_consent_forgets_what_first_contact_had_heard(
+    db: Database, service: ConversationService
+) -> None:
+    def say(text: str) -> None:
+        service.handle(InboundMessage(Channel.SMS, "+33639980198", text, clock.now()))
+
+    say("Bonjour, j'ai eu votre numéro par une amie")
+    say("1")  # Français: about us, then the consent question
+    say("STOP")  # rather than yes or no
+
+    # As when first contact ends without a yes: what they said is not kept.
+    assert _inbound_texts(db)[:2] == [None, None]
+    with db.read() as session:
+        contact = session.scalars(select(Contact)).one()
+        run = session.scalars(select(Conversation)).one()
+    assert contact.opted_out_at is not None
+    assert (run.status, run.state) == ("interrupted", {})
+    assert contact.fields == {}
+
+
+def test_stop_after_consent_keeps_what_was_said(db: Database, service: ConversationService) -> None:
+    for text in ("Bonjour", "1", "oui", "STOP"):
+        service.handle(InboundMessage(Channel.SMS, "+33639980197", text, clock.now()))
+    assert _inbound_texts(db)[:3] == ["Bonjour", "1", "oui"]
+
+
 def test_stop_ends_the_waiting_run_and_drops_what_is_still_queued(
     db: Database, service: ConversationService, person: PersonFactory, phone: Phone
 ) -> None:
