@@ -38,8 +38,6 @@ ERASE_CONFIRM = N_(
 )
 # The person answered no (or something else) to ERASE_CONFIRM.
 ERASE_KEPT = N_("All right, nothing was deleted.")
-# Erasure could not be done automatically: a case asks the team to do it by hand.
-ERASE_BY_TEAM = N_("We passed your request to the team: they will delete your data within a month.")
 # PAUSE: the weekly check-in is paused; RESUME brings it back.
 PAUSED = N_(
     "Your weekly message is paused. To get it again, send RESUME. You can still write to us here."
@@ -63,7 +61,6 @@ ALL = (
     HUMAN_REQUESTED,
     ERASE_CONFIRM,
     ERASE_KEPT,
-    ERASE_BY_TEAM,
     PAUSED,
     RESUMED,
     NO_CHECKINS,

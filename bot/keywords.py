@@ -41,8 +41,7 @@ limit). Its decisions:
 - ERASE asks for a confirmation (kept in `contact.fields`, valid 30 minutes); yes erases
   through `bot.privacy.erase_contact`, which removes the address too, so the question
   warns that it is our last message; no keeps everything (and says so); anything else
-  is not an answer and goes to the flows, the question dropped. Without `bot.privacy`,
-  a case asks the team to erase by hand, and the person is told.
+  is not an answer and goes to the flows, the question dropped.
 - An empty message (an SMS sent by mistake, a message made only of invisible characters)
   is stored and not answered, unless it is the person's very first message.
 """
@@ -76,7 +75,7 @@ from bot.engine.answers import fold, parse_yes_no
 from bot.engine.state import Frame, RunState, StateError
 from bot.engine.steps.base import AskStep
 from bot.engine.text import for_language
-from bot.privacy import forget_without_consent
+from bot.privacy import erase_contact, forget_without_consent
 from storage.models import (
     Case,
     CaseEvent,
@@ -310,7 +309,6 @@ LANGUAGE_FLOW = "change_language"
 PENDING_FIELD = "pending_command"
 ERASE_CONFIRMATION_VALID = timedelta(minutes=30)
 ASKED_FOR_PERSON = "asked_for_person"
-ERASE_BY_TEAM_REASON = "erase_request"
 
 
 class KeywordHook:
@@ -584,22 +582,6 @@ class KeywordHook:
     def _erase(
         self, session: Session, contact: Contact, address: ContactAddress, now: datetime
     ) -> None:
-        kind = _kind(contact)
-        try:
-            from bot.privacy import erase_contact  # written alongside; optional until then
-        except ImportError:
-            log.error("bot.privacy.erase_contact is missing: erasure goes to the team")
-            request_case(
-                session,
-                contact,
-                now,
-                queue="general",
-                priority=Priority.NORMAL,
-                reason=ERASE_BY_TEAM_REASON,
-                summary="Asked to delete all their data (ERASE command), and confirmed.",
-            )
-            self._send(session, contact, address, texts.ERASE_BY_TEAM, now, kind=kind)
-            return
         # Pending changes go to the database first: erasure rewrites rows in bulk. It
         # deletes the address too, so nothing more can be sent: ERASE_CONFIRM said so.
         session.flush()
