@@ -396,88 +396,53 @@ def _iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _contact(contact: Contact) -> dict[str, Any]:
+def _plain(row: Any, *names: str) -> dict[str, Any]:
+    """These attributes of a row, in this order, times and dates in ISO 8601."""
+    values = {name: getattr(row, name) for name in names}
     return {
-        "id": contact.id,
-        "display_name": contact.display_name,
-        "language": contact.language,
-        "language_hint": contact.language_hint,
-        "timezone": contact.timezone,
-        "fields": contact.fields,
-        "consent": contact.consent,
-        "consent_at": _iso(contact.consent_at),
-        "referral_source": contact.referral_source,
-        "opted_out_at": _iso(contact.opted_out_at),
-        "created_at": _iso(contact.created_at),
-        "last_seen_at": _iso(contact.last_seen_at),
-        "erased_at": _iso(contact.erased_at),
+        name: _iso(value) if isinstance(value, date) else value for name, value in values.items()
     }
+
+
+def _contact(contact: Contact) -> dict[str, Any]:
+    return _plain(
+        contact,
+        *("id", "display_name", "language", "language_hint", "timezone", "fields", "consent"),
+        *("consent_at", "referral_source", "opted_out_at", "created_at", "last_seen_at"),
+        "erased_at",
+    )
 
 
 def _address(address: ContactAddress) -> dict[str, Any]:
-    return {
-        "channel": address.channel,
-        "address": address.address,
-        "created_at": _iso(address.created_at),
-        "last_inbound_at": _iso(address.last_inbound_at),
-        "unreachable_at": _iso(address.unreachable_at),
-        "unreachable_reason": address.unreachable_reason,
-    }
+    return _plain(
+        address,
+        *("channel", "address", "created_at", "last_inbound_at", "unreachable_at"),
+        "unreachable_reason",
+    )
 
 
 def _message(message: Message) -> dict[str, Any]:
     return {
-        "id": message.id,
-        "direction": message.direction,
-        "channel": message.channel,
-        "kind": message.kind,
-        "text": message.text,
+        **_plain(message, "id", "direction", "channel", "kind", "text"),
         "choices": (message.payload or {}).get("choices"),
-        "status": message.status,
-        "error_code": message.error_code,
-        "created_at": _iso(message.created_at),
-        "sent_at": _iso(message.sent_at),
-        "delivered_at": _iso(message.delivered_at),
-        "conversation_id": message.conversation_id,
-        "case_id": message.case_id,
+        **_plain(message, "status", "error_code", "created_at", "sent_at", "delivered_at"),
+        **_plain(message, "conversation_id", "case_id"),
     }
 
 
 def _conversation(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": conversation.id,
-        "flow": conversation.flow,
-        "status": conversation.status,
-        "outcome": conversation.outcome,
-        "started_at": _iso(conversation.started_at),
-        "ended_at": _iso(conversation.ended_at),
-        # The engine's state: the answers given so far, or what a finished run collected.
-        "state": conversation.state,
-    }
+    # `state`: the answers given so far, or what a finished run collected.
+    return _plain(
+        conversation, "id", "flow", "status", "outcome", "started_at", "ended_at", "state"
+    )
 
 
 def _case(case: Case) -> dict[str, Any]:
     return {
-        "id": case.id,
-        "queue": case.queue,
-        "status": case.status,
-        "priority": case.priority,
-        "reason": case.reason,
-        "category": case.category,
-        "summary": case.summary,
-        "opened_at": _iso(case.opened_at),
-        "claimed_at": _iso(case.claimed_at),
-        "closed_at": _iso(case.closed_at),
-        "outcome": case.outcome,
-        "follow_up_on": _iso(case.follow_up_on),
+        **_plain(case, "id", "queue", "status", "priority", "reason", "category", "summary"),
+        **_plain(case, "opened_at", "claimed_at", "closed_at", "outcome", "follow_up_on"),
         "events": [
-            {
-                "kind": event.kind,
-                "body": event.body,
-                "data": event.data,
-                "message_id": event.message_id,
-                "created_at": _iso(event.created_at),
-            }
+            _plain(event, "kind", "body", "data", "message_id", "created_at")
             for event in case.events
         ],
     }
@@ -495,31 +460,21 @@ def _checkins(session: Session, enrolment: CheckinEnrolment | None) -> dict[str,
         select(Checkin).where(Checkin.enrolment_id == enrolment.id).order_by(Checkin.week_start)
     )
     return {
-        "enrolment": {
-            "status": enrolment.status,
-            "channel": enrolment.channel,
-            "language": enrolment.language,
-            "timezone": enrolment.timezone,
-            "weekday": enrolment.weekday,
-            "minute_of_day": enrolment.minute_of_day,
-            "ucla_monthly": enrolment.ucla_monthly,
-            "next_due_at": _iso(enrolment.next_due_at),
-            "created_at": _iso(enrolment.created_at),
-        },
+        "enrolment": _plain(
+            enrolment,
+            *("status", "channel", "language", "timezone", "weekday", "minute_of_day"),
+            *("ucla_monthly", "next_due_at", "created_at"),
+        ),
         "history": [
             {"change": change.change, "detail": change.detail, "at": _iso(change.created_at)}
             for change in changes
         ],
         "weeks": [
-            {
-                "week_start": _iso(week.week_start),
-                "status": week.status,
-                "answers": week.answers,
-                "skipped_reason": week.skipped_reason,
-                "due_at": _iso(week.due_at),
-                "sent_at": _iso(week.sent_at),
-                "answered_at": _iso(week.answered_at),
-            }
+            _plain(
+                week,
+                *("week_start", "status", "answers", "skipped_reason", "due_at", "sent_at"),
+                "answered_at",
+            )
             for week in weeks
         ],
     }

@@ -9,7 +9,6 @@ what would really leave.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,6 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot import checkins, clock
-from bot.channels.base import Outbound, RateLimit, Sent
 from bot.conversation import FIRST_CONTACT_FLOW, ConversationService
 from bot.dispatch import Dispatcher
 from bot.extensions import relais
@@ -38,6 +36,7 @@ from storage.models import (
     Message,
     RunStatus,
 )
+from tests.support.recording import RecordingAdapter
 
 
 @pytest.fixture
@@ -122,30 +121,6 @@ def phone(service: ConversationService) -> Phone:
         return service.handle(InboundMessage(Channel.SMS, who.address, text, clock.now()))
 
     return send
-
-
-class RecordingAdapter:
-    """An SMS adapter that records what it is asked to send."""
-
-    channels: tuple[Channel, ...] = (Channel.SMS,)
-
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-        self._lock = threading.Lock()
-
-    def rate_limit(self, channel: Channel) -> RateLimit:
-        return RateLimit(per_second=10_000.0)
-
-    def send(self, outbound: Outbound) -> Sent:
-        with self._lock:
-            self.sent.append(outbound)
-            return Sent(provider_id=f"SM{len(self.sent):04d}")
-
-    def close(self) -> None:
-        pass
-
-    def to(self, who: Person) -> list[str]:
-        return [outbound.text for outbound in self.sent if outbound.address == who.address]
 
 
 @pytest.fixture

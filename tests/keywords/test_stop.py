@@ -26,7 +26,8 @@ from storage.models import (
     Message,
 )
 from tests.conftest import FrozenClock
-from tests.keywords.conftest import Person, PersonFactory, Phone, RecordingAdapter, outbound
+from tests.keywords.conftest import Person, PersonFactory, Phone, outbound
+from tests.support.recording import RecordingAdapter
 
 # One STOP and one START word per language, as people there would write them.
 STOP_WORDS = {
@@ -91,8 +92,8 @@ def test_stop_opts_out_and_nothing_more_is_sent_check_ins_included_until_start(
     assert _contact(db, lou).opted_out_at is not None
     assert _enrolment(db, lou).status == "stopped"
     # Confirmed once, in the person's language.
-    assert len(adapter.to(lou)) == 1
-    assert adapter.to(lou) == [_sent(keyword_texts.STOPPED, language)]
+    assert len(adapter.to(lou.address)) == 1
+    assert adapter.to(lou.address) == [_sent(keyword_texts.STOPPED, language)]
 
     # Whatever they write, and whatever the week brings: silence.
     phone(lou, "Bonjour ?")
@@ -102,7 +103,7 @@ def test_stop_opts_out_and_nothing_more_is_sent_check_ins_included_until_start(
         frozen_clock.advance(timedelta(days=7))
         checkins.tick(service, clock.now())
         sender()
-    assert len(adapter.to(lou)) == 1
+    assert len(adapter.to(lou.address)) == 1
     with db.read() as session:
         assert session.scalars(select(Checkin)).all() == []
         inbound = session.scalars(
@@ -113,8 +114,8 @@ def test_stop_opts_out_and_nothing_more_is_sent_check_ins_included_until_start(
     phone(lou, START_WORDS[language])
     sender()
     assert _contact(db, lou).opted_out_at is None
-    assert len(adapter.to(lou)) == 2
-    assert adapter.to(lou)[1] == _sent(keyword_texts.STARTED_WITH_CHECKINS, language)
+    assert len(adapter.to(lou.address)) == 2
+    assert adapter.to(lou.address)[1] == _sent(keyword_texts.STARTED_WITH_CHECKINS, language)
     # START gives back what STOP took: the weekly check-in, from its next slot on.
     enrolment = _enrolment(db, lou)
     assert enrolment.status == "active"
@@ -122,7 +123,7 @@ def test_stop_opts_out_and_nothing_more_is_sent_check_ins_included_until_start(
     frozen_clock.move_to(enrolment.next_due_at + timedelta(minutes=1))
     checkins.tick(service, clock.now())
     sender()
-    assert len(adapter.to(lou)) == 3  # the check-in's question
+    assert len(adapter.to(lou.address)) == 3  # the check-in's question
 
 
 def test_a_sentence_about_stopping_is_not_stop_but_goes_to_the_flow(

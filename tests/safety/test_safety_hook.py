@@ -8,7 +8,6 @@ corpus; a held case or an opt-out does not stop it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -19,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bot import alerts as alerts_module
 from bot import clock, outbox
-from bot.channels.base import Outbound, RateLimit, Sent
 from bot.config import OnCallAddress, Settings
 from bot.conversation import ConversationService, active_conversation
 from bot.dispatch import Dispatcher
@@ -44,6 +42,7 @@ from storage.models import (
 )
 from tests.conftest import FrozenClock
 from tests.safety.corpus import load_corpus
+from tests.support.recording import RecordingAdapter
 
 CHAT = "7001"  # a Telegram chat id: the dispatcher test adapter speaks Telegram
 
@@ -218,30 +217,9 @@ def test_a_case_held_by_a_worker_does_not_stop_the_reply(
         assert len(seen) == 1
 
 
-class _RecordingAdapter:
-    """A Telegram adapter that records what the dispatcher sends."""
-
-    channels: tuple[Channel, ...] = (Channel.TELEGRAM,)
-
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-        self._lock = threading.Lock()
-
-    def rate_limit(self, channel: Channel) -> RateLimit:
-        return RateLimit(per_second=10_000.0)
-
-    def send(self, outbound: Outbound) -> Sent:
-        with self._lock:
-            self.sent.append(outbound)
-        return Sent(provider_id=f"sent-{len(self.sent)}")
-
-    def close(self) -> None:
-        return None
-
-
 @pytest.fixture
-def sent(db: Database) -> Iterator[tuple[Dispatcher, _RecordingAdapter]]:
-    adapter = _RecordingAdapter()
+def sent(db: Database) -> Iterator[tuple[Dispatcher, RecordingAdapter]]:
+    adapter = RecordingAdapter(Channel.TELEGRAM)
     dispatcher = Dispatcher(db, [adapter], worker_id="safety-test", sleep=lambda _s: None)
     yield dispatcher, adapter
     dispatcher.close()
@@ -254,7 +232,7 @@ def _drain(dispatcher: Dispatcher) -> None:
 
 
 def test_the_danger_reply_leaves_before_what_was_already_queued(
-    service: ConversationService, sent: tuple[Dispatcher, _RecordingAdapter]
+    service: ConversationService, sent: tuple[Dispatcher, RecordingAdapter]
 ) -> None:
     dispatcher, adapter = sent
     _choose_language_and_reach_consent(service, "fr")
@@ -265,7 +243,7 @@ def test_the_danger_reply_leaves_before_what_was_already_queued(
 
 
 def test_someone_who_opted_out_still_gets_the_reply(
-    service: ConversationService, db: Database, sent: tuple[Dispatcher, _RecordingAdapter]
+    service: ConversationService, db: Database, sent: tuple[Dispatcher, RecordingAdapter]
 ) -> None:
     dispatcher, adapter = sent
     contact_id = _choose_language_and_reach_consent(service, "fr")
