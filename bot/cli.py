@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -234,19 +235,27 @@ def checkins() -> None:
     """Weekly check-ins."""
 
 
+def now_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--now`, an ISO 8601 instant with its offset, given to the command as `now`."""
+
+    def parse(_context: click.Context, _param: click.Parameter, text: str | None) -> Any:
+        return parse_instant(text) if text else None
+
+    return click.option(
+        "--now",
+        callback=parse,
+        help=f"{what} as if it were this time (ISO 8601 with an offset); default: now.",
+    )
+
+
 @checkins.command("tick")
-@click.option(
-    "--now",
-    "now_text",
-    help="Run the pass as if it were this time (ISO 8601 with an offset); default: now.",
-)
-def checkins_tick(now_text: str | None) -> None:
+@now_option("Run the pass")
+def checkins_tick(now: datetime | None) -> None:
     """Run one scheduler pass: start every check-in that is due."""
     from bot import checkins as scheduler
     from bot.services import conversation_service
 
     settings = load_settings()
-    now = parse_instant(now_text) if now_text else None
     database = Database(settings.database_url)
     try:
         require_current_schema(database)
@@ -437,17 +446,13 @@ def contacts_erase(contact_id: int, yes: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--now",
-    "now_text",
-    help="Purge as if it were this time (ISO 8601 with an offset); default: now.",
-)
-def purge(now_text: str | None) -> None:
+@now_option("Purge")
+def purge(now: datetime | None) -> None:
     """Erase people with no contact for RELAIS_RETENTION_DAYS; drop old audit entries."""
     from bot import privacy
 
     settings = load_settings()
-    now = parse_instant(now_text) if now_text else clock.now()
+    now = now or clock.now()
     database = Database(settings.database_url)
     try:
         require_current_schema(database)
