@@ -7,9 +7,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import alerts, clock, outbox, sms
 from bot.config import ConfigError, OnCallAddress, Settings
@@ -57,35 +59,40 @@ def on_call(settings: Settings) -> Settings:
     return settings.with_overrides({"oncall": ON_CALL, "public_url": PUBLIC_URL})
 
 
-def _urgent_case(
-    db: Database,
+def _add_case(
+    session: Session,
     *,
     priority: Priority = Priority.URGENT,
     reason: str = "danger",
     category: str | None = "suicide",
     number: str = PERSON_NUMBER,
-) -> int:
+    channel: Channel = Channel.SMS,
+) -> Case:
+    """A person at `number` and an open case for them, in this transaction."""
     now = clock.now()
+    contact = Contact(created_at=now, fields={}, display_name="Samira")
+    contact.addresses.append(ContactAddress(channel=channel, address=number, created_at=now))
+    session.add(contact)
+    session.flush()
+    case = Case(
+        contact_id=contact.id,
+        status=CaseStatus.OPEN,
+        priority=priority,
+        priority_rank=priority.rank,
+        reason=reason,
+        category=category,
+        summary=PERSON_WORDS,
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def _urgent_case(db: Database, **kwargs: Any) -> int:
+    """The id of a new open case (see _add_case), committed."""
     with db.write() as session:
-        contact = Contact(created_at=now, fields={}, display_name="Samira")
-        contact.addresses.append(
-            ContactAddress(channel=Channel.SMS, address=number, created_at=now)
-        )
-        session.add(contact)
-        session.flush()
-        case = Case(
-            contact_id=contact.id,
-            status=CaseStatus.OPEN,
-            priority=priority,
-            priority_rank=priority.rank,
-            reason=reason,
-            category=category,
-            summary=PERSON_WORDS,
-            opened_at=now,
-        )
-        session.add(case)
-        session.flush()
-        return case.id
+        return _add_case(session, **kwargs).id
 
 
 def _set_status(db: Database, case_id: int, status: CaseStatus) -> None:
@@ -334,21 +341,7 @@ def test_alert_now_alerts_once_for_a_case_opened_in_the_same_transaction(
 ) -> None:
     now = clock.now()
     with db.write() as session:
-        contact = Contact(created_at=now, fields={})
-        contact.addresses.append(
-            ContactAddress(channel=Channel.SMS, address=PERSON_NUMBER, created_at=now)
-        )
-        session.add(contact)
-        session.flush()
-        case = Case(
-            contact_id=contact.id,
-            priority=Priority.URGENT,
-            priority_rank=Priority.URGENT.rank,
-            reason="danger",
-            category="violence",
-            opened_at=now,
-        )
-        session.add(case)
+        case = _add_case(session, category="violence")
         assert alerts.alert_now(session, case, now, settings=on_call)
         # A second message in danger on the same open case: no second alert.
         assert not alerts.alert_now(session, case, now, settings=on_call)
@@ -583,20 +576,6 @@ def test_a_danger_phrase_typed_in_the_simulator_pages_nobody(
 ) -> None:
     now = clock.now()
     with db.write() as session:
-        contact = Contact(created_at=now, fields={})
-        contact.addresses.append(
-            ContactAddress(channel=Channel.SIMULATOR, address="trainer-1", created_at=now)
-        )
-        session.add(contact)
-        session.flush()
-        case = Case(
-            contact_id=contact.id,
-            priority=Priority.URGENT,
-            priority_rank=Priority.URGENT.rank,
-            reason="danger",
-            category="suicide",
-            opened_at=now,
-        )
-        session.add(case)
+        case = _add_case(session, channel=Channel.SIMULATOR, number="trainer-1")
         assert not alerts.alert_now(session, case, now, settings=on_call)
     assert _alerts(db) == []
