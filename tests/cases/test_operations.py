@@ -27,6 +27,27 @@ from storage.models import (
 from tests.cases.builders import Staff, open_case, person
 
 
+def _close(
+    app: Flask,
+    session: Session,
+    case_id: int,
+    staff: Staff,
+    outcome: str,
+    *,
+    follow_up_on: date | None = None,
+) -> None:
+    """Close the case now, handing the person back as the dashboard does."""
+    cases.close(
+        session,
+        case_id,
+        staff,
+        clock.now(),
+        outcome=outcome,
+        follow_up_on=follow_up_on,
+        hand_back=relais(app).conversations.say,
+    )
+
+
 def _case(db: Database, case_id: int) -> Case:
     with db.read() as session:
         case = session.get(Case, case_id)
@@ -86,18 +107,9 @@ def test_claiming_twice_by_the_same_worker_changes_nothing(
 def test_a_closed_case_cannot_be_claimed(
     app: Flask, db: Database, case_id: int, wassim: Staff, lea: Staff
 ) -> None:
-    say = relais(app).conversations.say
     with db.write() as session:
         cases.claim(session, case_id, wassim, clock.now())
-        cases.close(
-            session,
-            case_id,
-            wassim,
-            clock.now(),
-            outcome="listened",
-            follow_up_on=None,
-            hand_back=say,
-        )
+        _close(app, session, case_id, wassim, "listened")
     with pytest.raises(cases.CaseClosed), db.write() as session:
         cases.claim(session, case_id, lea, clock.now())
 
@@ -117,14 +129,11 @@ def test_another_worker_cannot_release_reply_note_or_close(
 ) -> None:
     with db.write() as session:
         cases.claim(session, case_id, wassim, clock.now())
-    say = relais(app).conversations.say
     attempts: list[Callable[[Session], object]] = [
         lambda s: cases.release(s, case_id, lea, clock.now()),
         lambda s: cases.reply(s, case_id, lea, "Bonjour", clock.now()),
         lambda s: cases.note(s, case_id, lea, "vu", clock.now()),
-        lambda s: cases.close(
-            s, case_id, lea, clock.now(), outcome="other", follow_up_on=None, hand_back=say
-        ),
+        lambda s: _close(app, s, case_id, lea, "other"),
     ]
     for attempt in attempts:
         with pytest.raises(cases.NotHolder), db.write() as session:
@@ -246,15 +255,7 @@ def test_closing_a_held_case_hands_the_person_back_in_their_language(
     expected = catalogs.translator("uk").gettext(texts.CASE_CLOSED)
     with db.write() as session:
         cases.claim(session, case_id, wassim, clock.now())
-        cases.close(
-            session,
-            case_id,
-            wassim,
-            clock.now(),
-            outcome="mission_locale",
-            follow_up_on=date(2026, 12, 7),
-            hand_back=relais(app).conversations.say,
-        )
+        _close(app, session, case_id, wassim, "mission_locale", follow_up_on=date(2026, 12, 7))
     case = _case(db, case_id)
     assert (case.status, case.outcome, case.follow_up_on) == (
         "closed",
@@ -273,15 +274,7 @@ def test_closing_an_unclaimed_case_sends_nothing(
     app: Flask, db: Database, case_id: int, salome: Staff
 ) -> None:
     with db.write() as session:
-        cases.close(
-            session,
-            case_id,
-            salome,
-            clock.now(),
-            outcome="other",
-            follow_up_on=None,
-            hand_back=relais(app).conversations.say,
-        )
+        _close(app, session, case_id, salome, "other")
     with db.read() as session:
         assert session.scalars(select(Message)).all() == []
 
@@ -292,15 +285,7 @@ def test_an_unknown_outcome_is_refused(
     with db.write() as session:
         cases.claim(session, case_id, wassim, clock.now())
     with pytest.raises(cases.InvalidInput), db.write() as session:
-        cases.close(
-            session,
-            case_id,
-            wassim,
-            clock.now(),
-            outcome="solved",
-            follow_up_on=None,
-            hand_back=relais(app).conversations.say,
-        )
+        _close(app, session, case_id, wassim, "solved")
 
 
 def test_closing_ends_the_question_the_flows_were_waiting_on(
@@ -321,15 +306,7 @@ def test_closing_ends_the_question_the_flows_were_waiting_on(
     case_id = open_case(db, contact_id)
     with db.write() as session:
         cases.claim(session, case_id, wassim, clock.now())
-        cases.close(
-            session,
-            case_id,
-            wassim,
-            clock.now(),
-            outcome="listened",
-            follow_up_on=None,
-            hand_back=relais(app).conversations.say,
-        )
+        _close(app, session, case_id, wassim, "listened")
     with db.read() as session:
         run = session.scalars(select(Conversation)).one()
     assert (run.status, run.outcome) == ("interrupted", "worker_took_over")
