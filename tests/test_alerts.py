@@ -23,13 +23,12 @@ from storage.models import (
     CaseEvent,
     CaseStatus,
     Channel,
-    Contact,
-    ContactAddress,
     Message,
     OutboxItem,
     Priority,
 )
 
+from .cases.builders import add_case, add_person
 from .conftest import FrozenClock
 from .fakes.telegram import FakeTelegram
 from .fakes.twilio import FakeTwilio
@@ -68,25 +67,16 @@ def _add_case(
     number: str = PERSON_NUMBER,
     channel: Channel = Channel.SMS,
 ) -> Case:
-    """A person at `number` and an open case for them, in this transaction."""
-    now = clock.now()
-    contact = Contact(created_at=now, fields={}, display_name="Samira")
-    contact.addresses.append(ContactAddress(channel=channel, address=number, created_at=now))
-    session.add(contact)
-    session.flush()
-    case = Case(
-        contact_id=contact.id,
-        status=CaseStatus.OPEN,
+    """A person at `number` and an open case for them (danger by default), here."""
+    contact = add_person(session, name="Samira", channel=channel, address=number)
+    return add_case(
+        session,
+        contact.id,
         priority=priority,
-        priority_rank=priority.rank,
         reason=reason,
         category=category,
         summary=PERSON_WORDS,
-        opened_at=now,
     )
-    session.add(case)
-    session.flush()
-    return case
 
 
 def _urgent_case(db: Database, **kwargs: Any) -> int:

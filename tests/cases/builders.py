@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.accounts import create_user
@@ -42,8 +45,8 @@ def staff(database: Database, email: str, name: str, role: Role = Role.WORKER) -
         return Staff(user.id, user.email, name, role == Role.SUPERVISOR)
 
 
-def person(
-    database: Database,
+def add_person(
+    session: Session,
     *,
     name: str | None = "Mariam",
     language: str | None = "fr",
@@ -51,28 +54,33 @@ def person(
     address: str = MARIAM_CHAT,
     last_inbound_at: datetime | None = None,
     fields: dict[str, object] | None = None,
-) -> int:
-    """A contact with one address; returns their id."""
+) -> Contact:
+    """A contact with one address, in this transaction."""
     now = clock.now()
+    contact = Contact(
+        created_at=now, fields=dict(fields or {}), language=language, display_name=name
+    )
+    contact.addresses.append(
+        ContactAddress(
+            channel=channel,
+            address=address,
+            created_at=now,
+            last_inbound_at=last_inbound_at or now,
+        )
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def person(database: Database, **details: Any) -> int:
+    """A contact with one address (see add_person), committed; returns their id."""
     with database.write() as session:
-        contact = Contact(
-            created_at=now, fields=dict(fields or {}), language=language, display_name=name
-        )
-        contact.addresses.append(
-            ContactAddress(
-                channel=channel,
-                address=address,
-                created_at=now,
-                last_inbound_at=last_inbound_at or now,
-            )
-        )
-        session.add(contact)
-        session.flush()
-        return contact.id
+        return add_person(session, **details).id
 
 
-def open_case(
-    database: Database,
+def add_case(
+    session: Session,
     contact_id: int,
     *,
     priority: Priority = Priority.NORMAL,
@@ -80,22 +88,27 @@ def open_case(
     opened_at: datetime | None = None,
     category: str | None = None,
     summary: str | None = None,
-) -> int:
-    """An open, unassigned case; returns its id."""
+) -> Case:
+    """An open, unassigned case, in this transaction."""
     when = opened_at or clock.now()
+    case = Case(
+        contact_id=contact_id,
+        queue="general",
+        status=CaseStatus.OPEN,
+        priority=priority,
+        priority_rank=priority.rank,
+        reason=reason,
+        category=category,
+        summary=summary,
+        opened_at=when,
+    )
+    case.events.append(CaseEvent(kind="opened", created_at=when))
+    session.add(case)
+    session.flush()
+    return case
+
+
+def open_case(database: Database, contact_id: int, **details: Any) -> int:
+    """An open, unassigned case (see add_case), committed; returns its id."""
     with database.write() as session:
-        case = Case(
-            contact_id=contact_id,
-            queue="general",
-            status=CaseStatus.OPEN,
-            priority=priority,
-            priority_rank=priority.rank,
-            reason=reason,
-            category=category,
-            summary=summary,
-            opened_at=when,
-        )
-        case.events.append(CaseEvent(kind="opened", created_at=when))
-        session.add(case)
-        session.flush()
-        return case.id
+        return add_case(session, contact_id, **details).id
