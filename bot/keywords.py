@@ -71,7 +71,8 @@ from bot.conversation import (
 )
 from bot.dispatch import ALWAYS_DELIVERED_KINDS
 from bot.effects import attach_to_case, request_case
-from bot.engine.answers import fold, parse_yes_no
+from bot.engine.answers import parse_yes_no
+from bot.engine.normalise import words
 from bot.engine.state import Frame, RunState, StateError
 from bot.engine.steps.base import AskStep
 from bot.engine.text import for_language
@@ -159,7 +160,8 @@ _WORDS: dict[str, dict[Command, str]] = {
     "fa_AF": {
         Command.STOP: "توقف, توقف کن, ایست, لغو, لغو اشتراک, بس کن",
         Command.START: "شروع, شروع کن, دوباره شروع",
-        Command.HELP: "کمک, کمک کنید, راهنما, راهنمایی",
+        # Bare "کمک" is also a cry for help, which the danger scan answers first.
+        Command.HELP: "راهنما, راهنمایی, کمک, کمک کنید",
         Command.HUMAN: "شخص, یک شخص, انسان, کارمند, گپ با شخص, صحبت با شخص, "
         "می‌خواهم با یک شخص گپ بزنم",
         Command.LANGUAGE: "زبان, تغییر زبان",
@@ -225,16 +227,13 @@ _COURTESY: dict[str, str] = {
 # Longer messages are sentences, whatever they say; it also bounds the matching work.
 _MAX_COMMAND_CHARS = 80
 _TELEGRAM_COMMAND = re.compile(r"\s*/(\w+)(?:@\w+)?\s*")
-_WORD = re.compile(r"\w+(?:'\w+)*")
-_REPEATED = re.compile(r"(\w)\1{2,}")
 
 Phrase = tuple[str, ...]
 
 
 def _words(text: str) -> Phrase:
-    """The words of folded text, without punctuation or emoji; 3+ repeated letters once."""
-    folded = fold(text).replace("ı", "i")  # Turkish dotless i: phones without it type "i"
-    return tuple(_REPEATED.sub(r"\1", word) for word in _WORD.findall(folded))
+    """The words of a text as every matcher reads them (bot/engine/normalise.py)."""
+    return words(text)
 
 
 def _phrases(listing: str) -> Iterator[Phrase]:

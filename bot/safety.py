@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import alerts, outbox
@@ -22,11 +23,30 @@ from bot.effects import attach_to_case, request_case
 from bot.engine.text import Translations, fill, for_language
 from bot.i18n import LANGUAGES, negotiate, shipped_language
 from bot.runtime import FlowRuntime
-from bot.safety_lexicon import SafetyLexicon, folded, shipped_lexicon
-from bot.safety_texts import REPLIES
-from storage.models import Case, CaseEvent, Contact, ContactAddress, Message, Priority
+from bot.safety_lexicon import SafetyLexicon, shipped_lexicon
+from bot.safety_match import prepare
+from bot.safety_texts import REPLIES, WAITING
+from storage.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Contact,
+    ContactAddress,
+    Direction,
+    Message,
+    Priority,
+)
 
-__all__ = ["CASE_QUEUE", "CASE_REASON", "Detection", "SafetyHook", "Scanner", "scan"]
+__all__ = [
+    "CASE_QUEUE",
+    "CASE_REASON",
+    "Detection",
+    "SafetyHook",
+    "SafetyWaitHook",
+    "Scanner",
+    "scan",
+    "waiting_danger_case",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +61,22 @@ SUMMARY_QUOTE_CHARS = 300
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """What the scan found: the category, the lexicon phrase and the language it is from."""
+    """What the scan found: situation, category and level, the phrase and its lexicon."""
 
     category: str
     phrase: str
     language: str
     line: int
+    situation: str = ""
+    level: str = "danger"
+    # The shipped language of the lexicon that found it (Russian reads as Ukrainian).
+    reply_language: str = ""
+    # The lexicon's script: a Latin-script match says little about the person's language.
+    script: str = "latin"
 
 
 class Scanner:
-    """Scans text against one lexicon; pure, and compiled once."""
+    """Scans text against every lexicon; pure, and compiled once."""
 
     def __init__(self, lexicon: SafetyLexicon) -> None:
         self.lexicon = lexicon
@@ -58,31 +84,45 @@ class Scanner:
     def scan(self, text: str, language: str | None = None) -> Detection | None:
         """The most urgent danger in `text`, or None.
 
-        People mix languages, so every shipped lexicon is read: the person's language
-        first, then French and English, then the others. The category comes first,
-        though: suicide in any language outranks violence in the person's own.
+        People mix languages, so every lexicon is read: the person's own first (with
+        Russian and Latin-script writing for theirs), then French and English, then the
+        others. The category comes first, though: an overdose in any language outranks
+        violence in the person's own, and any danger outranks a concern.
         """
         if not text:
             return None
-        base = folded(text[:MAX_SCANNED_CHARS])
-        lines: dict[str, str] = {}
+        base = prepare(text[:MAX_SCANNED_CHARS])
+        lines: dict[str, list[str]] = {}
         order = self._order(language)
         for category in self.lexicon.categories:
             for code in order:
-                compiled = self.lexicon.languages[code]
+                compiled = self.lexicon.lexicons[code]
+                if category not in compiled.combined:
+                    continue
                 if code not in lines:
-                    lines[code] = compiled.line(base)
-                phrase = compiled.find(category, lines[code])
-                if phrase is not None:
-                    return Detection(category, phrase.text, code, phrase.line)
+                    lines[code] = compiled.lines(base)
+                found = compiled.find(category, lines[code])
+                if found is not None:
+                    return Detection(
+                        category=category,
+                        phrase=found.phrase.text,
+                        language=code,
+                        line=found.phrase.line,
+                        situation=found.phrase.situation,
+                        level=self.lexicon.categories[category].level,
+                        reply_language=compiled.reply,
+                        script=compiled.script,
+                    )
         return None
 
     def _order(self, language: str | None) -> list[str]:
         first = shipped_language(language)
-        preferred = [first, "fr", "en", *LANGUAGES]
-        seen: dict[str, None] = {}
-        for code in preferred:
-            if code is not None and code in self.lexicon.languages:
+        lexicons = self.lexicon.lexicons
+        preferred = [code for code in lexicons if lexicons[code].reply == first]
+        preferred.sort(key=lambda code: code != first)
+        seen: dict[str, None] = dict.fromkeys(preferred)
+        for code in ("fr", "en", *LANGUAGES, *sorted(lexicons)):
+            if code in lexicons:
                 seen.setdefault(code, None)
         return list(seen)
 
@@ -102,9 +142,8 @@ def _shipped_scanner() -> Scanner:
     return _scanner
 
 
-# The on-call alert path lives in bot/alerts.py; this is its expected signature.
 class SafetyHook:
-    """The first inbound hook: answers danger at once, whatever state the person is in."""
+    """The first inbound hook: answers danger and concern at once, whatever the state."""
 
     def __init__(
         self,
@@ -123,7 +162,7 @@ class SafetyHook:
     def __call__(
         self, session: Session, contact: Contact, address: ContactAddress, message: Message
     ) -> bool:
-        """True when the message was danger and has been answered; never raises."""
+        """True when the message was danger or concern and has been answered; never raises."""
         try:
             detection = self.scanner.scan(message.text or "", self._scan_language(contact))
             if detection is None:
@@ -142,8 +181,18 @@ class SafetyHook:
         return negotiate(contact.language, contact.language_hint, self.settings.default_language)
 
     def reply_language(self, contact: Contact, detection: Detection) -> str:
-        """The person's chosen language; before they chose, the one they wrote danger in."""
-        return shipped_language(contact.language) or detection.language
+        """The person's language; before they chose one, what they wrote in, else the default.
+
+        A lexicon of its own alphabet (Arabic, Dari, Ukrainian, Russian) says which language
+        someone writes; Latin letters do not ("suicide" is French and English), so a new
+        person who wrote in Latin letters gets the association's default language.
+        """
+        known = shipped_language(contact.language) or shipped_language(contact.language_hint)
+        if known is not None:
+            return known
+        if detection.script != "latin" and detection.reply_language:
+            return detection.reply_language
+        return self.settings.default_language
 
     def reply_text(self, detection: Detection, language: str) -> str:
         """The category's reply in `language`, numbers from flows/safety.yaml, RTL-isolated."""
@@ -174,10 +223,13 @@ class SafetyHook:
         self._keep_most_urgent_category(case, detection.category)
         found = {
             "category": detection.category,
+            "situation": detection.situation,
+            "level": detection.level,
             "phrase": detection.phrase,
             "language": detection.language,
         }
         attach_to_case(case, message, now, data={"safety": found})
+        mark_message(message, detection)
         reply = outbox.enqueue(
             session,
             address,
@@ -197,10 +249,12 @@ class SafetyHook:
         )
         held = held_case(session, contact.id)
         if held is not None and held.id != case.id:
-            # The worker talking with the person sees the message arrive in their case too.
+            # The worker talking with the person sees the message arrive in their case,
+            # marked, and the case moves up to urgent.
             attach_to_case(
                 held, message, now, data={"safety": found, "danger_case_id": case.id}, link=False
             )
+            held.priority, held.priority_rank = Priority.URGENT, Priority.URGENT.rank
         session.flush()
         return case
 
@@ -220,7 +274,103 @@ class SafetyHook:
             log.exception("on-call alert failed for case %s", case.id)
 
 
+def mark_message(message: Message, detection: Detection) -> None:
+    """Record on the message what the scan found, so the transcript can highlight it."""
+    payload = dict(message.payload or {})
+    payload["safety"] = {"category": detection.category, "level": detection.level}
+    message.payload = payload
+
+
 def _summary(text: str, detection: Detection) -> str:
     flat = " ".join(text.split())
     quote = flat if len(flat) <= SUMMARY_QUOTE_CHARS else f"{flat[: SUMMARY_QUOTE_CHARS - 1]}…"
     return f"[{detection.category}] «{quote}»"
+
+
+# While a danger or concern case waits for a worker, the person hears at most this often
+# that someone is coming, however many messages they send.
+WAITING_REPLY_EVERY = timedelta(minutes=30)
+
+
+class SafetyWaitHook:
+    """After the commands: while a danger case waits unclaimed, the flows stay quiet.
+
+    The person's next messages join the case (the worker reads them there) and get at
+    most one short "someone is coming; in danger now: 112 or SMS 114" every 30 minutes,
+    never the language menu or "I did not understand". STOP and the other commands still
+    work: this hook runs after them.
+    """
+
+    def __init__(self, safety: SafetyHook) -> None:
+        self.safety = safety
+
+    def __call__(
+        self, session: Session, contact: Contact, address: ContactAddress, message: Message
+    ) -> bool:
+        """True when the message joined a waiting danger case."""
+        case = waiting_danger_case(session, contact.id)
+        if case is None:
+            return False
+        now = message.created_at
+        attach_to_case(case, message, now)
+        if not _replied_since(session, contact.id, now - WAITING_REPLY_EVERY):
+            language = self._language(case, contact)
+            numbers = {
+                name: helpline.number
+                for name, helpline in self.safety.scanner.lexicon.helplines.items()
+            }
+            template = self.safety.translations.translator(language).gettext(WAITING)
+            text = for_language(fill(template, lambda name: numbers.get(name, "")), language)
+            reply = outbox.enqueue(
+                session,
+                address,
+                text,
+                now,
+                kind="safety",
+                priority=outbox.PRIORITY_URGENT,
+                case_id=case.id,
+            )
+            case.events.append(
+                CaseEvent(
+                    kind="reply",
+                    message_id=reply.id,
+                    data={"automatic": "safety_waiting", "language": language},
+                    created_at=now,
+                )
+            )
+        return True
+
+    def _language(self, case: Case, contact: Contact) -> str:
+        # The language the danger reply went out in (a new person's, read from what they
+        # wrote), unless the person has chosen one since.
+        chosen = shipped_language(contact.language) or shipped_language(contact.language_hint)
+        if chosen is not None:
+            return chosen
+        for event in reversed(case.events):
+            if event.kind == "reply" and event.data and event.data.get("language"):
+                return str(event.data["language"])
+        return self.safety.settings.default_language
+
+
+def waiting_danger_case(session: Session, contact_id: int) -> Case | None:
+    """The person's danger or concern case that no worker has claimed yet, if any."""
+    return session.scalar(
+        select(Case)
+        .where(
+            Case.contact_id == contact_id,
+            Case.reason == CASE_REASON,
+            Case.status == CaseStatus.OPEN,
+        )
+        .order_by(Case.opened_at.desc())
+        .limit(1)
+    )
+
+
+def _replied_since(session: Session, contact_id: int, since: datetime) -> bool:
+    sent = select(Message.id).where(
+        Message.contact_id == contact_id,
+        Message.direction == Direction.OUT,
+        Message.kind == "safety",
+        Message.created_at >= since,
+    )
+    return session.scalar(sent.limit(1)) is not None

@@ -1,18 +1,18 @@
-"""flows/safety.yaml: helplines, danger categories and the crisis lexicon, validated and compiled.
+"""flows/safety.yaml and flows/safety/*.yaml: helplines, categories, situations, lexicons.
 
-The file is written by social workers, so its phrase syntax is small (see the top of
-flows/safety.yaml): words, `a/b` choices, `*` at a word's start or end, `...` for a few
-words in between. A phrase and a message go through the same normalisation — case,
-accents and harakat, letter variants, repeated letters, the language's SMS spellings —
-so a phrase written once matches "Je veux mourir", "jveux mourrrir" and "JE VEUX MOURIR".
+flows/safety.yaml is the table every lexicon fills in: helplines, the categories (each
+with its reply's numbers and its level, danger or concern) and the situations (each in a
+category). flows/safety/<code>.yaml is one lexicon: the words of one language or way of
+writing (the shipped languages, Russian, Arabic/Dari/Russian in Latin letters), one list
+of phrases per situation, and its context words (see bot/safety_match.py).
 
 Problems are reported as `file:line: message`, all at once, like flow problems; `relais
-flows check` lists them. Matching is precompiled into one regular expression per language
-and category, run over the message's words joined by single spaces.
+flows check` lists them, with the cross-language collisions of bot/safety_collisions.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,69 +24,31 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot import paths
-from bot.engine.answers import fold, normalise_digits
 from bot.engine.problems import FlowError, FlowProblem
 from bot.engine.text import placeholders
 from bot.engine.yamlmap import KeyPath, compose, line_for, map_lines
 from bot.i18n import LANGUAGES
+from bot.safety_match import (
+    CompiledLexicon,
+    Context,
+    Phrase,
+    Tokeniser,
+    combine,
+    compile_phrase,
+    prepare,
+)
 from bot.safety_texts import REPLIES
 
 __all__ = [
     "Category",
-    "CompiledLanguage",
     "Helpline",
-    "Phrase",
     "SafetyLexicon",
     "check_lexicon",
-    "folded",
     "load_lexicon",
     "shipped_lexicon",
 ]
 
-# How many words `...` may stand for: enough for "je veux vraiment juste mourir", few
-# enough that two unrelated halves of a long message do not make a phrase together.
-GAP_WORDS = 3
-GAP_TOKENS = frozenset({"...", "…"})
-
-# Letters written in more than one way, beyond what `fold` already merges (accents,
-# harakat, alef and hamza forms, Arabic/Persian yeh and kaf). Arabic teh marbuta and
-# the Persian heh forms are read as heh; Turkish dotless i as i (people without a Turkish
-# keyboard type "olmek" for "ölmek", "canima" for "canıma"); Ukrainian and Russian
-# spellings of the same sounds as one letter, since many people write a mix of both;
-# the soft and hard signs, often left out, are dropped.
-_VARIANTS = str.maketrans(
-    {
-        "\u0629": "\u0647",  # ة → ه
-        "\u06d5": "\u0647",  # ە → ه (what fold leaves of ۀ)
-        "\u06be": "\u0647",  # ھ → ه
-        "\u06c1": "\u0647",  # ہ → ه
-        "\u0671": "\u0627",  # ٱ → ا
-        "\u0131": "i",  # ı → i
-        "\u0456": "\u0438",  # і → и
-        "\u044b": "\u0438",  # ы → и
-        "\u0454": "\u0435",  # є → е
-        "\u044d": "\u0435",  # э → е
-        "\u0491": "\u0433",  # ґ → г
-        "\u044c": None,  # ь
-        "\u044a": None,  # ъ
-    }
-)
-_REPEATED_LETTER = re.compile(r"([^\W\d_])\1+")
-_WORD = re.compile(r"\w+")
-
-
-def folded(text: str) -> str:
-    """The first, language-independent step: fold, ASCII digits, letter variants."""
-    return fold(normalise_digits(text)).translate(_VARIANTS)
-
-
-def _collapse(word: str) -> str:
-    # "mourrrir", "mourrir" and "mourir" become one word; the lexicon goes through the
-    # same step, so "appelle" in a phrase still matches "appelle" in a message.
-    return _REPEATED_LETTER.sub(r"\1", word)
-
-
-# ------------------------------------------------------------------------------ the file
+LEXICON_DIR = "safety"
 
 
 class _Strict(BaseModel):
@@ -104,19 +66,41 @@ class Helpline(_Strict):
 
 
 class Category(_Strict):
-    """A kind of danger, and which helplines its reply gives, in the reply's order."""
+    """What a kind of danger gets: its level, and the helplines its reply gives, in order."""
 
     about: str = Field(min_length=1)
+    level: Literal["danger", "concern"]
     give: list[str] = Field(min_length=1)
 
 
-class _Language(_Strict):
+class Situation(_Strict):
+    """One row of the situation table, which every lexicon fills in."""
+
+    category: str
+    about: str = Field(min_length=1)
+
+
+class _SafetyFile(_Strict):
+    helplines: dict[str, Helpline]
+    categories: dict[str, Category] = Field(min_length=1)
+    situations: dict[str, Situation] = Field(min_length=1)
+
+
+class _LexiconFile(_Strict):
+    language: str = Field(min_length=1)
+    reply: str
+    script: Literal["latin", "arabic", "cyrillic"]
     apostrophes: Literal["split", "join"] = "split"
     negations: list[str] = Field(default_factory=list)
+    negations_after: list[str] = Field(default_factory=list)
+    clause_breaks: list[str] = Field(default_factory=list)
+    proclitics: list[str] = Field(default_factory=list)
     join_next: list[str] = Field(default_factory=list)
     spellings: dict[str, str] = Field(default_factory=dict)
-    phrases: dict[str, list[str]]
+    past: list[str] = Field(default_factory=list)
+    media: list[str] = Field(default_factory=list)
     figurative: list[str] = Field(default_factory=list)
+    situations: dict[str, list[str]]
 
     @field_validator("spellings", mode="before")
     @classmethod
@@ -126,118 +110,38 @@ class _Language(_Strict):
             return {str(k): str(v) for k, v in value.items()}
         return value
 
-
-class _SafetyFile(_Strict):
-    helplines: dict[str, Helpline]
-    categories: dict[str, Category] = Field(min_length=1)
-    languages: dict[str, _Language]
-
-
-# ------------------------------------------------------------------- compiled lexicon
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """One phrase of the lexicon, as written, where it is written, and its pattern."""
-
-    text: str
-    line: int
-    pattern: re.Pattern[str]
+    @field_validator("negations", "negations_after", "clause_breaks", mode="before")
+    @classmethod
+    def _words_as_text(cls, value: Any) -> Any:
+        # "no" and "non" are booleans to YAML 1.1.
+        if isinstance(value, list):
+            return [_yaml_word(item) for item in value]
+        return value
 
 
-@dataclass(frozen=True)
-class _Tokeniser:
-    apostrophes: str
-    spellings: Mapping[str, tuple[str, ...]]
-    join_next: frozenset[str]
-
-    def words(self, text: str) -> list[str]:
-        """Normalised words of a text already passed through `folded`."""
-        if self.apostrophes == "join":
-            text = text.replace("'", "")
-        raw = [_collapse(word) for word in _WORD.findall(text)]
-        joined: list[str] = []
-        index = 0
-        while index < len(raw):
-            word = raw[index]
-            if word in self.join_next and index + 1 < len(raw):
-                # Persian "می خواهم" and "میخواهم" (the ZWNJ already dropped) are one word.
-                word += raw[index + 1]
-                index += 1
-            joined.extend(self.spellings.get(word, (word,)))
-            index += 1
-        return joined
-
-
-@dataclass(frozen=True)
-class CompiledLanguage:
-    """The lexicon of one language, ready to match."""
-
-    code: str
-    tokeniser: _Tokeniser
-    phrases: Mapping[str, tuple[Phrase, ...]]
-    combined: Mapping[str, re.Pattern[str]]
-    figurative: re.Pattern[str] | None
-
-    def line(self, folded_text: str) -> str:
-        """The message as this language reads it: normalised words between single spaces."""
-        return f" {' '.join(self.tokeniser.words(folded_text))} "
-
-    def find(self, category: str, line: str) -> Phrase | None:
-        """The first phrase of `category` in `line` that no figurative phrase overlaps."""
-        combined = self.combined.get(category)
-        if combined is None:
-            return None
-        spans: list[tuple[int, int]] | None = None
-        position = 0
-        while (found := combined.search(line, position)) is not None:
-            start = found.start()
-            if spans is None:
-                spans = self._figurative_spans(line)
-            for phrase in self.phrases[category]:
-                match = phrase.pattern.match(line, start)
-                if match is not None and not _overlaps(match, spans):
-                    return phrase
-            position = start + 1
-        return None
-
-    def _figurative_spans(self, line: str) -> list[tuple[int, int]]:
-        if self.figurative is None:
-            return []
-        spans: list[tuple[int, int]] = []
-        position = 0
-        while (found := self.figurative.search(line, position)) is not None:
-            spans.append((found.start() + 1, found.end()))
-            position = found.start() + 1
-        return spans
-
-
-def _overlaps(match: re.Match[str], spans: Sequence[tuple[int, int]]) -> bool:
-    # Every match starts on the space before its first word: skip it, or two neighbouring
-    # phrases would seem to share a character.
-    start, end = match.start() + 1, match.end()
-    return any(low < end and start < high for low, high in spans)
+def _yaml_word(item: Any) -> Any:
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    return item
 
 
 @dataclass(frozen=True)
 class SafetyLexicon:
-    """Helplines, categories (most urgent first) and the compiled lexicon of each language."""
+    """Helplines, categories (most urgent first), situations and every compiled lexicon."""
 
     file: str
     helplines: Mapping[str, Helpline]
     categories: Mapping[str, Category]
-    languages: Mapping[str, CompiledLanguage]
+    situations: Mapping[str, Situation]
+    lexicons: Mapping[str, CompiledLexicon]
 
     def numbers(self, category: str) -> dict[str, str]:
         """The numbers a category's reply gives, by helpline name (its placeholders)."""
         return {name: self.helplines[name].number for name in self.categories[category].give}
 
 
-# --------------------------------------------------------------------------- loading
-
-
 def load_lexicon(path: Path) -> SafetyLexicon:
-    """Read, validate and compile a safety file; raise FlowError listing every problem."""
+    """Read, validate and compile flows/safety.yaml and its lexicons; raise FlowError."""
     problems: list[FlowProblem] = []
     lexicon = _load(path, problems)
     if lexicon is None or problems:
@@ -246,19 +150,41 @@ def load_lexicon(path: Path) -> SafetyLexicon:
 
 
 def check_lexicon(path: Path) -> list[FlowProblem]:
-    """Every problem of a safety file, for `relais flows check`; empty when it is fine."""
+    """Every problem of the safety files, collisions included; empty when all is fine."""
+    from bot.safety_collisions import collisions
+
     problems: list[FlowProblem] = []
-    _load(path, problems)
+    lexicon = _load(path, problems)
+    if lexicon is not None and not problems:
+        problems.extend(incomplete(lexicon))
+        problems.extend(collisions(lexicon))
     return sorted(set(problems))
+
+
+def incomplete(lexicon: SafetyLexicon) -> Iterator[FlowProblem]:
+    """A problem for each situation a lexicon has no phrase for.
+
+    Not a reason to refuse to start (the other situations still protect people), but
+    `relais flows check` fails on it: every situation is found in every language.
+    """
+    for compiled in lexicon.lexicons.values():
+        covered = {p.situation for phrases in compiled.phrases.values() for p in phrases}
+        for situation in lexicon.situations:
+            if situation not in covered:
+                yield FlowProblem(
+                    compiled.file,
+                    compiled.situations_line,
+                    f"{compiled.code}: no phrases for situation {situation!r}",
+                )
 
 
 @functools.cache
 def shipped_lexicon() -> SafetyLexicon:
-    """The shipped flows/safety.yaml, loaded once per process."""
+    """The shipped flows/safety.yaml and flows/safety/, loaded once per process."""
     return load_lexicon(paths.flows_dir() / "safety.yaml")
 
 
-def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
+def _read(path: Path, problems: list[FlowProblem]) -> tuple[Any, Mapping[KeyPath, int]] | None:
     file = str(path)
     try:
         source = path.read_text(encoding="utf-8")
@@ -272,31 +198,69 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
         problems[count:] = [_with_quote_hint(problem) for problem in problems[count:]]
         return None
     lines = map_lines(node, file, problems)
-    data = yaml.constructor.SafeConstructor().construct_document(node)
+    return yaml.constructor.SafeConstructor().construct_document(node), lines
+
+
+def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
+    file = str(path)
+    read = _read(path, problems)
+    if read is None:
+        return None
+    data, lines = read
     try:
         parsed = _SafetyFile.model_validate(data)
     except ValidationError as error:
         problems.extend(_validation_problems(error, file, lines))
         return None
     count = len(problems)
-    _check_categories(parsed, file, lines, problems)
-    languages = {}
-    for code, language in parsed.languages.items():
-        where = ("languages", code)
-        if code not in LANGUAGES:
-            problems.append(
-                FlowProblem(file, line_for(lines, where), f"{code!r} is not a shipped language")
-            )
-            continue
-        languages[code] = _compile_language(code, language, parsed, file, lines, problems)
+    _check_table(parsed, file, lines, problems)
+    lexicons: dict[str, CompiledLexicon] = {}
+    directory = path.parent / LEXICON_DIR
+    for lexicon_path in sorted(directory.glob("*.yaml")):
+        compiled = _load_lexicon_file(lexicon_path, parsed, problems)
+        if compiled is not None:
+            lexicons[compiled.code] = compiled
     for code in LANGUAGES:
-        if code not in parsed.languages:
+        if code not in {compiled.reply for compiled in lexicons.values()} and code not in lexicons:
             problems.append(
-                FlowProblem(file, line_for(lines, ("languages",)), f"no lexicon for {code!r}")
+                FlowProblem(file, 0, f"no lexicon for {code!r} in {directory}/{code}.yaml")
             )
     if len(problems) > count:
         return None
-    return SafetyLexicon(file, parsed.helplines, parsed.categories, languages)
+    return SafetyLexicon(
+        file, parsed.helplines, parsed.categories, parsed.situations, _shared_denials(lexicons)
+    )
+
+
+# People mix languages written in one alphabet ("je suis pas suicidal"): a denial, a past
+# or media marker and a figure of speech of any Latin or Cyrillic lexicon count for the
+# others of that alphabet ("ce film sur le suicide" against the English "suicid*"). Not
+# in Arabic script, where a negation of one language is an ordinary word of another
+# (Arabic ما is the Dari "we").
+_SHARED_CONTEXT_SCRIPTS = ("latin", "cyrillic")
+
+
+def _shared_denials(lexicons: Mapping[str, CompiledLexicon]) -> dict[str, CompiledLexicon]:
+    shared: dict[str, CompiledLexicon] = {}
+    for code, compiled in lexicons.items():
+        if compiled.script not in _SHARED_CONTEXT_SCRIPTS:
+            shared[code] = compiled
+            continue
+        same = [other.context for other in lexicons.values() if other.script == compiled.script]
+        context = Context(
+            negations=frozenset().union(*(other.negations for other in same)),
+            negations_after=frozenset().union(*(other.negations_after for other in same)),
+            past=_union([other.past for other in same]),
+            media=_union([other.media for other in same]),
+            figurative=_union([other.figurative for other in same]),
+        )
+        shared[code] = dataclasses.replace(compiled, context=context)
+    return shared
+
+
+def _union(patterns: Sequence[re.Pattern[str] | None]) -> re.Pattern[str] | None:
+    present = [pattern for pattern in patterns if pattern is not None]
+    return combine(present) if present else None
 
 
 def _with_quote_hint(problem: FlowProblem) -> FlowProblem:
@@ -306,7 +270,7 @@ def _with_quote_hint(problem: FlowProblem) -> FlowProblem:
     return FlowProblem(problem.file, problem.line, problem.message + hint)
 
 
-def _check_categories(
+def _check_table(
     parsed: _SafetyFile, file: str, lines: Mapping[KeyPath, int], problems: list[FlowProblem]
 ) -> None:
     for name, category in parsed.categories.items():
@@ -343,71 +307,126 @@ def _check_categories(
                     f"category {name!r} must give the helplines its reply names: {wanted}",
                 )
             )
+    for name, situation in parsed.situations.items():
+        if situation.category not in parsed.categories:
+            problems.append(
+                FlowProblem(
+                    file,
+                    line_for(lines, ("situations", name)),
+                    f"situation {name!r}: no category {situation.category!r}",
+                )
+            )
 
 
-def _compile_language(
-    code: str,
-    language: _Language,
-    parsed: _SafetyFile,
+def _load_lexicon_file(
+    path: Path, table: _SafetyFile, problems: list[FlowProblem]
+) -> CompiledLexicon | None:
+    file = str(path)
+    read = _read(path, problems)
+    if read is None:
+        return None
+    data, lines = read
+    try:
+        parsed = _LexiconFile.model_validate(data)
+    except ValidationError as error:
+        problems.extend(_validation_problems(error, file, lines))
+        return None
+    count = len(problems)
+    if parsed.language != path.stem:
+        problems.append(
+            FlowProblem(file, line_for(lines, ("language",)), f"must say language: {path.stem}")
+        )
+    if parsed.reply not in LANGUAGES:
+        problems.append(
+            FlowProblem(
+                file,
+                line_for(lines, ("reply",)),
+                f"reply {parsed.reply!r} is not a shipped language",
+            )
+        )
+    compiled = _compile(parsed, table, file, lines, problems)
+    return compiled if len(problems) == count else None
+
+
+def _compile(
+    parsed: _LexiconFile,
+    table: _SafetyFile,
     file: str,
     lines: Mapping[KeyPath, int],
     problems: list[FlowProblem],
-) -> CompiledLanguage:
-    base: KeyPath = ("languages", code)
-    plain = _Tokeniser(language.apostrophes, {}, frozenset())
-    joins = frozenset(word for raw in language.join_next for word in plain.words(folded(raw)))
-    unjoined = _Tokeniser(language.apostrophes, {}, joins)
+) -> CompiledLexicon:
+    plain = Tokeniser(parsed.apostrophes, {}, frozenset(), frozenset())
+    joins = frozenset(word for raw in parsed.join_next for word in plain.words(prepare(raw)))
+    breaks = frozenset(word for raw in parsed.clause_breaks for word in plain.words(prepare(raw)))
+    unjoined = Tokeniser(parsed.apostrophes, {}, joins, frozenset())
     spellings: dict[str, tuple[str, ...]] = {}
-    for written, meant in language.spellings.items():
-        source = unjoined.words(folded(written))
-        target = tuple(unjoined.words(folded(meant)))
+    for written, meant in parsed.spellings.items():
+        source = unjoined.words(prepare(written))
+        target = tuple(unjoined.words(prepare(meant)))
         if len(source) != 1 or not target:
-            line = line_for(lines, (*base, "spellings", written))
+            line = line_for(lines, ("spellings", written))
             problems.append(
                 FlowProblem(file, line, f"spelling {written!r}: one word, spelt as some words")
             )
             continue
         spellings[source[0]] = target
-    tokeniser = _Tokeniser(language.apostrophes, spellings, joins)
-    negations = [word for raw in language.negations for word in tokeniser.words(folded(raw))]
-    compiled: dict[str, tuple[Phrase, ...]] = {}
-    for category, listed in language.phrases.items():
-        where = (*base, "phrases", category)
-        if category not in parsed.categories:
+    tokeniser = Tokeniser(parsed.apostrophes, spellings, joins, breaks)
+    negations = _single_words(parsed.negations, tokeniser)
+    after = _single_words(parsed.negations_after, tokeniser)
+    proclitics = parsed.proclitics
+
+    def compiled(listed: Sequence[str], where: KeyPath, situation: str = "") -> list[Phrase]:
+        return list(
+            _phrases(
+                listed, tokeniser, negations, proclitics, situation, file, lines, where, problems
+            )
+        )
+
+    by_category: dict[str, list[Phrase]] = {}
+    for situation, listed in parsed.situations.items():
+        where: KeyPath = ("situations", situation)
+        if situation not in table.situations:
             problems.append(
-                FlowProblem(file, line_for(lines, where), f"unknown category {category!r}")
+                FlowProblem(file, line_for(lines, where), f"unknown situation {situation!r}")
             )
             continue
-        compiled[category] = tuple(
-            _phrases(listed, tokeniser, negations, file, lines, where, problems)
-        )
-    for category in parsed.categories:
-        if not compiled.get(category):
-            problems.append(
-                FlowProblem(
-                    file,
-                    line_for(lines, (*base, "phrases")),
-                    f"{code}: no phrases for category {category!r}",
-                )
-            )
-    figurative = tuple(
-        _phrases(
-            language.figurative, tokeniser, negations, file, lines, (*base, "figurative"), problems
-        )
+        category = table.situations[situation].category
+        by_category.setdefault(category, []).extend(compiled(listed, where, situation))
+    context = Context(
+        negations=frozenset(negations),
+        negations_after=frozenset(after),
+        past=_combined(compiled(parsed.past, ("past",))),
+        media=_combined(compiled(parsed.media, ("media",))),
+        figurative=_combined(compiled(parsed.figurative, ("figurative",))),
     )
-    return CompiledLanguage(
-        code=code,
+    ordered = {name: tuple(by_category[name]) for name in table.categories if by_category.get(name)}
+    return CompiledLexicon(
+        code=parsed.language,
+        reply=parsed.reply,
+        situations_line=line_for(lines, ("situations",)),
+        script=parsed.script,
+        file=file,
         tokeniser=tokeniser,
-        phrases=compiled,
-        combined={name: _combine(found) for name, found in compiled.items() if found},
-        figurative=_combine(figurative) if figurative else None,
+        context=context,
+        phrases=ordered,
+        combined={name: combine([p.pattern for p in found]) for name, found in ordered.items()},
     )
+
+
+def _single_words(listed: Sequence[str], tokeniser: Tokeniser) -> list[str]:
+    return [word for raw in listed for word in tokeniser.words(prepare(raw))]
+
+
+def _combined(phrases: Sequence[Phrase]) -> Any:
+    return combine([phrase.pattern for phrase in phrases]) if phrases else None
 
 
 def _phrases(
     written: Sequence[str],
-    tokeniser: _Tokeniser,
+    tokeniser: Tokeniser,
     negations: Sequence[str],
+    proclitics: Sequence[str],
+    situation: str,
     file: str,
     lines: Mapping[KeyPath, int],
     where: KeyPath,
@@ -416,66 +435,11 @@ def _phrases(
     for index, text in enumerate(written):
         line = line_for(lines, (*where, index))
         try:
-            pattern = compile_phrase(text, tokeniser, negations)
+            pattern = compile_phrase(text, tokeniser, negations, proclitics)
         except ValueError as error:
             problems.append(FlowProblem(file, line, f"phrase {text!r}: {error}"))
             continue
-        yield Phrase(text, line, pattern)
-
-
-def _combine(phrases: Sequence[Phrase]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{phrase.pattern.pattern})" for phrase in phrases))
-
-
-# ------------------------------------------------------------------------- phrase syntax
-
-
-def compile_phrase(
-    text: str, tokeniser: _Tokeniser, negations: Sequence[str] = ()
-) -> re.Pattern[str]:
-    """The regular expression of one phrase, over a line of words between single spaces.
-
-    Raise ValueError, with a reason a social worker can act on, for a phrase that cannot be
-    matched as written.
-    """
-    written = text.split()
-    if not written:
-        raise ValueError("empty phrase")
-    if written[0] in GAP_TOKENS or written[-1] in GAP_TOKENS:
-        raise ValueError("'...' goes between two words, not at the start or the end")
-    parts: list[str] = []
-    previous_gap = False
-    for word in written:
-        if word in GAP_TOKENS:
-            if previous_gap:
-                raise ValueError("two '...' in a row")
-            parts.append(_gap(negations))
-            previous_gap = True
-            continue
-        previous_gap = False
-        choices = [_choice(choice, word, tokeniser) for choice in word.split("/")]
-        parts.append(f" (?:{'|'.join(choices)})")
-    return re.compile("".join(parts) + "(?= )")
-
-
-def _choice(choice: str, word: str, tokeniser: _Tokeniser) -> str:
-    leading, trailing = choice.startswith("*"), choice.endswith("*") and len(choice) > 1
-    core = choice.strip("*")
-    if "*" in core:
-        raise ValueError(f"'*' only at the start or the end of a word ({word!r})")
-    words = tokeniser.words(folded(core))
-    if not words:
-        raise ValueError(f"{choice!r} in {word!r} has no letters or digits")
-    pattern = " ".join(re.escape(part) for part in words)
-    return ("\\S*" if leading else "") + pattern + ("\\S*" if trailing else "")
-
-
-def _gap(negations: Sequence[str]) -> str:
-    # A gap never skips a negation: "je veux ... mourir" is not "je veux pas mourir".
-    if not negations:
-        return f"(?: \\S+){{0,{GAP_WORDS}}}"
-    refused = "|".join(re.escape(word) for word in sorted(set(negations)))
-    return f"(?: (?!(?:{refused}) )\\S+){{0,{GAP_WORDS}}}"
+        yield Phrase(text, line, situation, pattern)
 
 
 def _validation_problems(

@@ -9,7 +9,7 @@ from bot.flood import FloodHook
 from bot.keywords import KeywordHook
 from bot.reception import Reception
 from bot.runtime import FlowRuntime, shipped_runtime
-from bot.safety import SafetyHook
+from bot.safety import SafetyHook, SafetyWaitHook
 from storage.db import Database
 
 
@@ -31,9 +31,12 @@ def conversation_service(
     # In this order, before the flows see anything. Danger first, whatever state the
     # person is in (a held case, opted out, a flood); then a flood is answered once; then
     # a global command (STOP, AIDE, LANGUE…) wins over whatever question is waiting.
+    safety = SafetyHook(service.runtime, settings)
     service.hooks += [
-        SafetyHook(service.runtime, settings),
+        safety,
         FloodHook(service),
         KeywordHook(service),
+        # After the commands, so STOP still works while a danger case waits.
+        SafetyWaitHook(safety),
     ]
     return service

@@ -43,7 +43,8 @@ TODAY = datetime.date(2026, 3, 10)
         ("علي", "علی"),  # Arabic and Persian yeh are the same letter to a reader
         ("نمی\u200cدانم", "نمیدانم"),  # ZWNJ
         ("\u2066+33 6\u2069", "+33 6"),  # bidi isolates copied back from our own message
-        ("Ї", "і"),
+        # Ukrainian and Russian spellings of one sound are one letter (і, и, ы).
+        ("Ї", "и"),
         ("1️⃣", "1"),
         ("...", ""),
     ],

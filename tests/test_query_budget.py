@@ -23,8 +23,9 @@ RECEIVE_STATEMENTS = ["INSERT"]
 # address and tries again, to tell a retry from a first message stored meanwhile.
 RETRIED_BUDGET = 5
 # What the inbox does with a typical answer in the middle of a flow: lock the person,
-# the hooks (safety, flood, commands), the held-case check, the run, its replies.
-PROCESS_BUDGET = 18
+# the hooks (safety, flood, commands, a danger case waiting for a worker), the held-case
+# check, the run, its replies.
+PROCESS_BUDGET = 19
 
 
 @contextmanager

@@ -53,6 +53,8 @@ class Line:
     status: str
     failed: bool
     channel: str
+    # The danger category the scan found in this message, to highlight it; None otherwise.
+    danger: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def transcript(session: Session, contact_id: int, *, after: int = 0) -> list[Lin
             status=m.status,
             failed=m.status in ("failed", "undelivered"),
             channel=m.channel,
+            danger=((m.payload or {}).get("safety") or {}).get("category"),
         )
         for m in rows
     ]

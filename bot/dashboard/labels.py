@@ -29,14 +29,17 @@ REASONS: dict[str, Any] = {
     "danger": _l("Danger"),
 }
 
+# The categories of flows/safety.yaml, by the code stored on the case.
 DANGER_CATEGORIES: dict[str, Any] = {
-    "suicide": _l("suicide risk"),
-    "self_harm": _l("self-harm"),
-    "violence": _l("violence"),
-    "domestic_violence": _l("domestic violence"),
-    "child": _l("child in danger"),
-    "medical": _l("medical emergency"),
-    "shelter": _l("no shelter"),
+    "overdose": _l("pills or poison taken"),
+    "suicide_selfharm": _l("suicide risk"),
+    "violence_abuse": _l("violence"),
+    "child_abuse": _l("child in danger"),
+    "elder_abuse": _l("older person mistreated"),
+    "medical_emergency": _l("medical emergency"),
+    "cry_for_help": _l("call for help"),
+    "no_shelter_tonight": _l("no shelter tonight"),
+    "concern": _l("warning signs, to assess"),
 }
 
 PRIORITIES: dict[str, Any] = {
@@ -222,4 +225,5 @@ def template_helpers() -> dict[str, Any]:
         "delivery_label": lambda code: label(DELIVERY, code),
         "sender_label": lambda code: label(MESSAGE_KINDS, code),
         "event_label": lambda code: label(CASE_EVENTS, code),
+        "danger_label": lambda code: label(DANGER_CATEGORIES, code),
     }

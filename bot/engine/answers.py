@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from bot.engine.normalise import fold, normalise_digits
 
 __all__ = [
     "FALLBACK_LANGUAGES",
@@ -34,51 +35,7 @@ FALLBACK_LANGUAGES = ("fr", "en")
 # Longer numbers are not answers to anything we ask, and int() refuses over 4300 digits.
 _MAX_NUMBER_DIGITS = 18
 
-# --------------------------------------------------------------------------- folding
-
-_DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})  # accents, harakat, keycaps, ZWNJ, isolates
-_LETTER_VARIANTS = str.maketrans(
-    {
-        "\u2018": "'",  # curly apostrophes: phones insert them, people type straight ones
-        "\u2019": "'",
-        "\u02bc": "'",
-        "`": "'",
-        "\u00b4": "'",
-        "œ": "oe",
-        "æ": "ae",
-        "\u0640": None,  # Arabic tatweel only stretches a word
-        # Arabic and Persian keyboards spell yeh and kaf differently; people use either.
-        "\u064a": "\u06cc",  # ي → ی
-        "\u0649": "\u06cc",  # ى → ی
-        "\u0643": "\u06a9",  # ك → ک
-    }
-)
-
-
-def _is_edge_junk(char: str) -> bool:
-    return char.isspace() or unicodedata.category(char).startswith("P")
-
-
-def fold(text: str) -> str:
-    """Fold text for comparison: casefold, drop accents and harakat, tidy spaces and punctuation."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    kept = "".join(c for c in decomposed if unicodedata.category(c) not in _DROPPED_CATEGORIES)
-    composed = unicodedata.normalize("NFC", kept.translate(_LETTER_VARIANTS))
-    words = " ".join(composed.split())
-    start, end = 0, len(words)
-    while start < end and _is_edge_junk(words[start]):
-        start += 1
-    while end > start and _is_edge_junk(words[end - 1]):
-        end -= 1
-    return words[start:end]
-
-
-def normalise_digits(text: str) -> str:
-    """Replace every decimal digit (Arabic-Indic ٠-٩, Persian ۰-۹, …) with its ASCII digit."""
-    return "".join(
-        str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in text
-    )
-
+# Folding and digits live in bot/engine/normalise.py, shared with every other matcher.
 
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 

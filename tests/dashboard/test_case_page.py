@@ -216,3 +216,33 @@ def test_the_contact_page_is_audited_too(
     assert client.get(f"/queue/contacts/{contact_id}").status_code == 200
     assert client.get("/queue/contacts/999999").status_code == 404
     assert [e.detail for e in _audited(db, "contact.view")] == [{"page": "contact"}]
+
+
+def test_a_message_the_scan_found_danger_in_is_highlighted_in_the_transcript(
+    client: FlaskClient, db: Database, worker: Credentials
+) -> None:
+    contact_id = person(db)
+    case_id = open_case(db, contact_id)
+    with db.write() as session:
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        for n, (words, found) in enumerate(
+            [("Bonjour", None), ("tout le monde sera mieux sans moi", "concern")]
+        ):
+            session.add(
+                Message(
+                    contact_id=contact_id,
+                    address_id=contact.addresses[0].id,
+                    direction="in",
+                    channel="telegram",
+                    kind="text",
+                    text=words,
+                    status="handled",
+                    payload={"safety": {"category": found, "level": "concern"}} if found else None,
+                    created_at=clock.now() + timedelta(seconds=n),
+                )
+            )
+    log_in(client, worker.email, worker.password)
+    page = client.get(f"/queue/cases/{case_id}").get_data(as_text=True)
+    assert page.count('class="line in danger"') == 1
+    assert "Danger repéré : signes d&#39;alerte, à évaluer" in page

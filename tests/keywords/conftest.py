@@ -24,6 +24,7 @@ from bot.extensions import relais
 from bot.flood import FloodHook
 from bot.keywords import KeywordHook
 from bot.reception import Handled, InboundMessage
+from bot.safety import SafetyWaitHook
 from storage.db import Database
 from storage.models import (
     Channel,
@@ -42,8 +43,8 @@ from tests.support.recording import RecordingAdapter
 @pytest.fixture
 def service(app: Flask) -> ConversationService:
     service = relais(app).conversations
-    # As wired by bot.services: safety, then flood, then the global commands.
-    assert [type(hook) for hook in service.hooks[1:]] == [FloodHook, KeywordHook]
+    # As wired by bot.services: safety, flood, the global commands, then a waiting danger case.
+    assert [type(hook) for hook in service.hooks[1:]] == [FloodHook, KeywordHook, SafetyWaitHook]
     return service
 
 

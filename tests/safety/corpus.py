@@ -1,14 +1,23 @@
-"""The danger-detection corpus (tests/safety/corpus/<lang>.yaml): loading and scoring.
+"""The danger-detection corpora: the tuning corpus and the blind sets, loaded and scored.
+
+- The tuning corpus (tests/safety/corpus/<lang>.yaml) is what the lexicons are grown
+  from: a missed message there is fixed by a phrase.
+- The blind sets (tests/safety/blind/<set>/danger.yaml and everyday.yaml) were written by
+  people who never read the lexicons. They are only measured: when one is used to find
+  what the lexicons miss, it is retired and a new one is written (bench/RESULTS.md says
+  which set is the current report).
 
 Shared by the tests, which hold the targets, and by bench/safety_corpus.py, which prints
-the numbers per language and category.
+recall per language and situation, false alarms per language, and the scan time.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,16 +25,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.safety import Detection
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
-# The targets of issue 7: every explicit statement found, at most 5 % of ordinary
-# messages flagged, in every language.
+BLIND_DIR = Path(__file__).parent / "blind"
+# Tuning corpus: every explicit statement found, at most 1 % of ordinary messages flagged.
 EXPLICIT_RECALL_TARGET = 1.0
-FALSE_POSITIVE_TARGET = 0.05
+FALSE_POSITIVE_TARGET = 0.01
+# Blind sets (issue 12): recall overall and per language and category; false alarms.
+BLIND_RECALL_TARGET = 0.90
+BLIND_GROUP_RECALL_TARGET = 0.75
+BLIND_FALSE_ALARM_TARGET = 0.01
+BLIND_LANGUAGE_FALSE_ALARM_TARGET = 0.03
+# The language a person who writes Russian has chosen in Relais.
+SCAN_LANGUAGE = {"ru": "uk"}
 
 
-class Positive(BaseModel):
-    """A message that must get the danger reply of `category`."""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Positive(_Strict):
+    """A message that must get the reply of `category`."""
 
     text: str = Field(min_length=1)
     category: str
@@ -33,10 +51,8 @@ class Positive(BaseModel):
     explicit: bool = False
 
 
-class Corpus(BaseModel):
-    """The test messages of one language."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Corpus(_Strict):
+    """The tuning messages of one language."""
 
     language: str
     positives: list[Positive]
@@ -57,7 +73,7 @@ Scan = Callable[[str, str], Detection | None]
 
 @dataclass
 class Score:
-    """How a scanner did on one language's corpus."""
+    """How a scanner did on one language's tuning corpus."""
 
     language: str
     found: dict[str, int] = field(default_factory=dict)
@@ -119,10 +135,136 @@ def score(corpus: Corpus, scan: Scan) -> Score:
 
 
 def all_messages(languages: Iterable[str]) -> list[str]:
-    """Every message of the corpus, positives and negatives, for timing and fuzzing."""
+    """Every message of the tuning corpus, positives and negatives, for timing and fuzzing."""
     messages: list[str] = []
     for language in languages:
         corpus = load_corpus(language)
         messages.extend(positive.text for positive in corpus.positives)
         messages.extend(corpus.negatives)
     return messages
+
+
+# ------------------------------------------------------------------------------ blind sets
+
+
+class BlindDanger(_Strict):
+    """A danger message of a blind set, labelled by its writer."""
+
+    text: str = Field(min_length=1)
+    language: str
+    script: Literal["native", "latin"]
+    situation: str
+    level: Literal["danger", "concern"]
+
+
+class BlindEveryday(_Strict):
+    """An everyday message of a blind set: nothing must be raised."""
+
+    text: str = Field(min_length=1)
+    language: str
+    script: Literal["native", "latin"]
+    kind: str
+
+
+class _DangerFile(_Strict):
+    set: str
+    messages: list[BlindDanger]
+
+
+class _EverydayFile(_Strict):
+    set: str
+    messages: list[BlindEveryday]
+
+
+@dataclass(frozen=True)
+class BlindSet:
+    """One blind set: danger messages and everyday messages."""
+
+    name: str
+    danger: tuple[BlindDanger, ...]
+    everyday: tuple[BlindEveryday, ...]
+
+
+def blind_sets(directory: Path = BLIND_DIR) -> list[str]:
+    """The names of the blind sets on disk."""
+    return sorted(
+        path.name
+        for path in directory.iterdir()
+        if (path / "danger.yaml").exists() and (path / "everyday.yaml").exists()
+    )
+
+
+def load_blind(name: str, directory: Path = BLIND_DIR) -> BlindSet:
+    """Read and validate one blind set."""
+    folder = directory / name
+    danger = _DangerFile.model_validate(yaml.safe_load((folder / "danger.yaml").read_text("utf-8")))
+    everyday = _EverydayFile.model_validate(
+        yaml.safe_load((folder / "everyday.yaml").read_text("utf-8"))
+    )
+    return BlindSet(name, tuple(danger.messages), tuple(everyday.messages))
+
+
+def scan_language(language: str) -> str:
+    """The language Relais knows for someone who writes this way."""
+    return SCAN_LANGUAGE.get(language, language)
+
+
+@dataclass
+class BlindScore:
+    """Recall and false alarms of a scanner on one blind set, by group."""
+
+    found: Counter[str] = field(default_factory=Counter)
+    total: Counter[str] = field(default_factory=Counter)
+    alarms: Counter[str] = field(default_factory=Counter)
+    everyday: Counter[str] = field(default_factory=Counter)
+    missed: list[BlindDanger] = field(default_factory=list)
+    false_alarms: list[tuple[BlindEveryday, Detection]] = field(default_factory=list)
+
+    def recall(self, group: str = "all") -> float:
+        return self.found[group] / self.total[group] if self.total[group] else 1.0
+
+    def false_alarm_rate(self, group: str = "all") -> float:
+        return self.alarms[group] / self.everyday[group] if self.everyday[group] else 0.0
+
+    def failures(self) -> list[str]:
+        """Each target of issue 12 that this set misses, in words."""
+        failed = []
+        if self.recall() < BLIND_RECALL_TARGET:
+            failed.append(f"recall {self.recall():.2f} < {BLIND_RECALL_TARGET}")
+        for group in sorted(self.total):
+            if group != "all" and self.recall(group) < BLIND_GROUP_RECALL_TARGET:
+                failed.append(f"recall of {group} {self.recall(group):.2f}")
+        if self.false_alarm_rate() > BLIND_FALSE_ALARM_TARGET:
+            failed.append(f"false alarms {self.false_alarm_rate():.3f}")
+        for group in sorted(self.everyday):
+            rate = self.false_alarm_rate(group)
+            if group.startswith("lang:") and rate > BLIND_LANGUAGE_FALSE_ALARM_TARGET:
+                failed.append(f"false alarms in {group} {rate:.3f}")
+        return failed
+
+
+def score_blind(blind: BlindSet, scan: Scan, situations: dict[str, str]) -> BlindScore:
+    """Scan a blind set; a danger message counts as found whatever reply it gets.
+
+    Groups: `all`, `lang:<language>` (Russian and Latin-script writing count with the
+    language the person chose) and `cat:<category>` of the writer's situation.
+    """
+    result = BlindScore()
+    for message in blind.danger:
+        language = scan_language(message.language)
+        groups = ("all", f"lang:{language}", f"cat:{situations.get(message.situation, '?')}")
+        hit = scan(message.text, language) is not None
+        for group in groups:
+            result.total[group] += 1
+            result.found[group] += int(hit)
+        if not hit:
+            result.missed.append(message)
+    for everyday in blind.everyday:
+        language = scan_language(everyday.language)
+        detection = scan(everyday.text, language)
+        for group in ("all", f"lang:{language}"):
+            result.everyday[group] += 1
+            result.alarms[group] += int(detection is not None)
+        if detection is not None:
+            result.false_alarms.append((everyday, detection))
+    return result

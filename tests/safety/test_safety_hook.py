@@ -9,7 +9,7 @@ corpus; a held case or an opt-out does not stop it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -27,7 +27,7 @@ from bot.i18n import LANGUAGES
 from bot.reception import Handled, InboundMessage
 from bot.safety import CASE_REASON, SafetyHook
 from bot.safety_lexicon import shipped_lexicon
-from bot.safety_texts import SUICIDE_SELFHARM
+from bot.safety_texts import CONCERN, SUICIDE_SELFHARM, WAITING
 from storage.db import Database
 from storage.models import (
     Case,
@@ -202,7 +202,7 @@ def test_a_case_held_by_a_worker_does_not_stop_the_reply(
         session.flush()
         held_id = held.id
 
-    _send(service, "jveux mourrir")
+    _send(service, "jveux mourir")
 
     with db.read() as session:
         _, first = _queue(session, contact_id)[0]
@@ -210,11 +210,19 @@ def test_a_case_held_by_a_worker_does_not_stop_the_reply(
         [danger] = _danger_cases(session, contact_id)
         assert danger.id != held_id
         assert danger.priority == Priority.URGENT
-        # The worker in the conversation sees the message arrive in their case as well.
-        seen = session.scalars(
+        # The worker in the conversation sees the message arrive in their case as well,
+        # marked for the transcript, and the case they hold moves up to urgent.
+        [seen] = session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == held_id, CaseEvent.kind == "inbound")
         ).all()
-        assert len(seen) == 1
+        assert seen.data is not None
+        assert seen.data["safety"]["level"] == "danger"
+        held_now = session.get(Case, held_id)
+        assert held_now is not None
+        assert held_now.priority == Priority.URGENT
+        message = session.get(Message, seen.message_id)
+        assert message is not None
+        assert message.payload == {"safety": {"category": "suicide_selfharm", "level": "danger"}}
 
 
 @pytest.fixture
@@ -261,15 +269,34 @@ def test_someone_who_opted_out_still_gets_the_reply(
     assert "3919" in adapter.sent[0].text
 
 
-def test_before_choosing_a_language_the_reply_is_in_the_language_of_the_message(
-    service: ConversationService, db: Database
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("بدي موت", "ar"),
+        ("хочу умереть", "uk"),  # Russian, from someone who will choose Ukrainian
+        ("میخواهم بمیرم", "fa_AF"),
+    ],
+)
+def test_before_choosing_a_language_the_reply_is_in_the_alphabet_the_message_was_in(
+    service: ConversationService, db: Database, text: str, language: str
 ) -> None:
-    contact_id = _send(service, "بدي موت").contact_id
-    arabic = service.runtime.catalogs.translator("ar").gettext(SUICIDE_SELFHARM)
+    contact_id = _send(service, text).contact_id
+    translated = service.runtime.catalogs.translator(language).gettext(SUICIDE_SELFHARM)
     with db.read() as session:
         _, first = _queue(session, contact_id)[0]
     assert first.text is not None
-    assert first.text.startswith(arabic.split(" ")[0])
+    assert first.text.startswith(translated.split(" ")[0])
+
+
+def test_a_new_person_writing_latin_letters_gets_the_default_language_never_english(
+    service: ConversationService, db: Database
+) -> None:
+    # "suicide" is French and English alike: a new person is answered in French.
+    contact_id = _send(service, "je pense au suicide tous les jours").contact_id
+    french = service.runtime.catalogs.translator("fr").gettext(SUICIDE_SELFHARM)
+    with db.read() as session:
+        _, first = _queue(session, contact_id)[0]
+    assert first.text == french.format(**shipped_lexicon().numbers("suicide_selfharm"))
 
 
 def test_a_second_danger_message_adds_to_the_open_case_and_keeps_the_gravest_category(
@@ -349,3 +376,65 @@ def test_a_failing_alert_keeps_the_reply_and_the_case(
     with db.read() as session:
         assert len(_danger_cases(session, handled.contact_id)) == 1
         assert _queue(session, handled.contact_id)[0][1].kind == "safety"
+
+
+def test_a_concern_gets_the_warm_reply_and_an_urgent_case_to_assess(
+    service: ConversationService, db: Database
+) -> None:
+    contact_id = _choose_language_and_reach_consent(service, "fr")
+
+    handled = _send(service, "tout le monde sera mieux sans moi")
+
+    assert handled.replies == []
+    concern = service.runtime.catalogs.translator("fr").gettext(CONCERN)
+    with db.read() as session:
+        _, first = _queue(session, contact_id)[0]
+        [case] = _danger_cases(session, contact_id)
+    assert first.kind == "safety"
+    assert first.text == concern.format(**shipped_lexicon().numbers("concern"))
+    for number in ("3114", "112", "114"):
+        assert number in first.text
+    for number in ("3919", "115"):
+        assert number not in first.text
+    assert (case.priority, case.category, case.status) == (
+        Priority.URGENT,
+        "concern",
+        CaseStatus.OPEN,
+    )
+
+
+def test_while_the_case_waits_the_person_hears_someone_is_coming_at_most_every_half_hour(
+    service: ConversationService, db: Database, frozen_clock: FrozenClock
+) -> None:
+    contact_id = _choose_language_and_reach_consent(service, "fr")
+    _send(service, "j'ai donné mon chat à la voisine, j'ai écrit une lettre à chacun")
+    waiting = service.runtime.catalogs.translator("fr").gettext(WAITING)
+
+    later = [_send(service, text) for text in ("allo ?", "oui", "vous etes la ?")]
+    frozen_clock.advance(timedelta(minutes=31))
+    after_half_an_hour = _send(service, "2")
+
+    assert all(handled.replies == [] for handled in [*later, after_half_an_hour])
+    with db.read() as session:
+        [case] = _danger_cases(session, contact_id)
+        safety = [m.text for _, m in _queue(session, contact_id) if m.kind == "safety"]
+        attached = session.scalars(
+            select(Message).where(Message.case_id == case.id, Message.direction == Direction.IN)
+        ).all()
+        run = active_conversation(session, contact_id)
+    # The concern reply, then one "someone is coming" after half an hour; no flow question.
+    assert len(safety) == 2
+    assert safety[1] == waiting.format(emergency="112", sms="114")
+    assert len(attached) == 5
+    assert run is not None  # the first contact waits until a worker has seen the person
+
+
+def test_stop_still_works_while_a_danger_case_waits(
+    service: ConversationService, db: Database
+) -> None:
+    contact_id = _send(service, "je veux mourir").contact_id
+    _send(service, "STOP")
+    with db.read() as session:
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        assert contact.opted_out_at is not None

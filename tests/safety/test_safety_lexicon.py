@@ -1,11 +1,14 @@
-"""flows/safety.yaml is validated at load and by `relais flows check`, problems with lines."""
+"""flows/safety.yaml and flows/safety/ are validated at load and by `relais flows check`."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from bot import paths
@@ -21,6 +24,7 @@ SHIPPED = paths.flows_dir() / "safety.yaml"
 def copy(tmp_path: Path) -> Path:
     target = tmp_path / "safety.yaml"
     shutil.copyfile(SHIPPED, target)
+    shutil.copytree(SHIPPED.parent / "safety", tmp_path / "safety")
     return target
 
 
@@ -32,10 +36,29 @@ def _replace(path: Path, old: str, new: str) -> int:
     return text.count("\n", 0, index) + 1
 
 
-def test_the_shipped_file_is_valid_and_covers_every_language() -> None:
+def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change a lexicon file as data, as a social worker's editor would save it."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _line_of(path: Path, text: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def _add_phrase(lexicon: Path, situation: str, phrase: str) -> int:
+    _edit(lexicon, lambda data: data["situations"][situation].append(phrase))
+    return _line_of(lexicon, phrase.strip("'"))
+
+
+def test_the_shipped_files_are_valid_complete_and_free_of_collisions() -> None:
     assert check_lexicon(SHIPPED) == []
     lexicon = shipped_lexicon()
-    assert next(iter(lexicon.categories)) == "suicide_selfharm"
+    # Most urgent first: an overdose reply (ambulance first) outranks the suicide reply.
+    assert list(lexicon.categories)[:2] == ["overdose", "suicide_selfharm"]
+    assert list(lexicon.categories)[-1] == "concern"
     assert lexicon.helplines["sms"].sms is True
     assert lexicon.numbers("suicide_selfharm") == {
         "suicide": "3114",
@@ -43,6 +66,8 @@ def test_the_shipped_file_is_valid_and_covers_every_language() -> None:
         "emergency": "112",
         "sms": "114",
     }
+    assert lexicon.numbers("elder_abuse")["elderly"] == "3977"
+    assert {"ru", "ar_latn", "fa_latn", "ru_latn"} <= set(lexicon.lexicons)
 
 
 def test_a_number_changed_in_the_file_changes_the_reply_numbers(copy: Path) -> None:
@@ -51,30 +76,56 @@ def test_a_number_changed_in_the_file_changes_the_reply_numbers(copy: Path) -> N
 
 
 def test_a_phrase_added_by_a_social_worker_is_found(copy: Path) -> None:
-    _replace(copy, "        - envie de crever\n", "        - plus la force de continuer\n")
-    scanner = Scanner(load_lexicon(copy))
-    found = scanner.scan("j'ai plus la force de continuer", "fr")
+    _add_phrase(copy.parent / "safety" / "fr.yaml", "hopelessness", "plus la force de rien")
+    found = Scanner(load_lexicon(copy)).scan("j'ai plus la force de rien", "fr")
     assert found is not None
-    assert found.phrase == "plus la force de continuer"
+    assert (found.phrase, found.situation, found.level) == (
+        "plus la force de rien",
+        "hopelessness",
+        "concern",
+    )
 
 
-def test_a_broken_phrase_is_reported_with_its_line(copy: Path) -> None:
-    line = _replace(copy, "        - envie de crever\n", "        - ... crever\n")
+def test_a_broken_phrase_is_reported_with_its_file_and_line(copy: Path) -> None:
+    lexicon = copy.parent / "safety" / "fr.yaml"
+    line = _add_phrase(lexicon, "ideation", "... crever")
     [problem] = check_lexicon(copy)
-    assert (problem.file, problem.line) == (str(copy), line)
+    assert (problem.file, problem.line) == (str(lexicon), line)
     assert "'...' goes between two words" in problem.message
 
 
 def test_a_star_inside_a_word_is_reported(copy: Path) -> None:
-    _replace(copy, "        - envie de crever\n", "        - env*ie de crever\n")
+    _add_phrase(copy.parent / "safety" / "fr.yaml", "ideation", "env*ie de crever")
     [problem] = check_lexicon(copy)
     assert "'*' only at the start or the end" in problem.message
 
 
 def test_an_unquoted_leading_star_gets_a_hint(copy: Path) -> None:
-    _replace(copy, "        - envie de crever\n", "        - *crever\n")
+    lexicon = copy.parent / "safety" / "fr.yaml"
+    _add_phrase(lexicon, "ideation", "crever_marker")
+    _replace(lexicon, "- crever_marker", "- *crever")
     [problem] = check_lexicon(copy)
     assert "must be in quotes" in problem.message
+
+
+def test_a_situation_missing_in_a_language_fails_the_check(copy: Path) -> None:
+    lexicon = copy.parent / "safety" / "pt.yaml"
+    _edit(lexicon, lambda data: data["situations"].pop("stroke"))
+    problems = [(p.file, p.message) for p in check_lexicon(copy)]
+    assert (str(lexicon), "pt: no phrases for situation 'stroke'") in problems
+    # Loading still works: the other situations go on protecting people.
+    assert Scanner(load_lexicon(copy)).scan("quero morrer", "pt") is not None
+
+
+def test_a_one_word_phrase_that_is_a_common_word_of_another_language_fails_the_check(
+    copy: Path,
+) -> None:
+    lexicon = copy.parent / "safety" / "fr.yaml"
+    line = _add_phrase(lexicon, "cry_for_help", "call*")
+    problems = check_lexicon(copy)
+    assert problems
+    assert {(p.file, p.line) for p in problems} == {(str(lexicon), line)}
+    assert "a common en word" in problems[0].message
 
 
 def test_a_category_that_gives_other_numbers_than_its_reply_is_reported(copy: Path) -> None:
@@ -86,13 +137,24 @@ def test_a_category_that_gives_other_numbers_than_its_reply_is_reported(copy: Pa
     assert "must give the helplines its reply names" in problem.message
 
 
-def test_an_unknown_helpline_and_a_missing_language_are_reported(copy: Path) -> None:
+def test_an_unknown_helpline_a_stray_lexicon_and_a_missing_language_are_reported(
+    copy: Path,
+) -> None:
     _replace(copy, "give: [samu, emergency, sms]", "give: [samu, emergncy, sms]")
-    _replace(copy, "  tr:\n", "  xx:\n")
+    folder = copy.parent / "safety"
+    (folder / "tr.yaml").rename(folder / "xx.yaml")
     messages = [problem.message for problem in check_lexicon(copy)]
     assert any("no helpline 'emergncy'" in message for message in messages)
-    assert any("'xx' is not a shipped language" in message for message in messages)
+    assert any("must say language: xx" in message for message in messages)
     assert any("no lexicon for 'tr'" in message for message in messages)
+
+
+def test_a_situation_of_an_unknown_category_is_reported(copy: Path) -> None:
+    line = _replace(
+        copy, "{category: medical_emergency, about: An older", "{category: medcal, about: An older"
+    )
+    messages = [(p.line, p.message) for p in check_lexicon(copy)]
+    assert (line, "situation 'fall': no category 'medcal'") in messages
 
 
 def test_a_wrong_key_is_reported_and_loading_refuses(copy: Path) -> None:
@@ -107,10 +169,11 @@ def test_a_wrong_key_is_reported_and_loading_refuses(copy: Path) -> None:
 def test_flows_check_reports_safety_problems(tmp_path: Path) -> None:
     flows = tmp_path / "flows"
     shutil.copytree(paths.flows_dir(), flows)
-    line = _replace(flows / "safety.yaml", "        - envie de crever\n", "        - a ... ...\n")
+    lexicon = flows / "safety" / "en.yaml"
+    line = _add_phrase(lexicon, "ideation", "a ... ... b")
     result = CliRunner().invoke(
         main,
         ["flows", "check", "--flows-dir", str(flows), "--locales-dir", str(paths.locales_dir())],
     )
     assert result.exit_code != 0
-    assert f"safety.yaml:{line}:" in result.output
+    assert f"en.yaml:{line}:" in result.output

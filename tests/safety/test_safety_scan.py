@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bot.engine.answers import fold
 from bot.i18n import LANGUAGES
 from bot.safety import MAX_SCANNED_CHARS, scan
+from bot.safety_lexicon import shipped_lexicon
 from tests.safety.corpus import (
     EXPLICIT_RECALL_TARGET,
     FALSE_POSITIVE_TARGET,
@@ -28,12 +29,7 @@ def test_the_corpus_is_big_enough_in_every_language(language: str) -> None:
     categories = {positive.category for positive in corpus.positives}
     assert len(corpus.positives) >= MINIMUM_POSITIVES
     assert len(corpus.negatives) >= MINIMUM_NEGATIVES
-    assert categories == {
-        "suicide_selfharm",
-        "violence_abuse",
-        "medical_emergency",
-        "no_shelter_tonight",
-    }
+    assert categories == set(shipped_lexicon().categories)
     assert any(p.explicit and p.category == "suicide_selfharm" for p in corpus.positives)
     assert any(p.explicit and p.category == "violence_abuse" for p in corpus.positives)
 
@@ -127,6 +123,12 @@ def test_the_gravest_category_wins_when_a_message_has_several() -> None:
     found = scan("il me frappe et je dors dehors, je veux mourir", "fr")
     assert found is not None
     assert found.category == "suicide_selfharm"
+
+
+def test_pills_taken_get_the_ambulance_first_even_with_a_wish_to_die() -> None:
+    found = scan("j'ai avalé toute la boîte de somnifères, je veux mourir", "fr")
+    assert found is not None
+    assert found.category == "overdose"
 
 
 def test_the_detection_names_the_phrase_and_its_line_in_safety_yaml() -> None:

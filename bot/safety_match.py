@@ -1,0 +1,294 @@
+"""Matching one lexicon of flows/safety/ against a message: words, phrases and their context.
+
+A message and a phrase go through the same steps (bot/engine/normalise.py, then the
+lexicon's apostrophes, `join_next` and `spellings`), so a phrase written once matches
+every way of typing it. A message becomes a *line*: its words between single spaces, with
+`|` where a clause ends. Phrases are compiled to regular expressions over that line that
+match whole words only: `*` extends one word and never crosses a space or a clause.
+
+A phrase found in the line counts unless its context says otherwise (see `Context`):
+a denial just before or after it, a past or media marker in its clause, or a figurative
+phrase overlapping it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.engine.normalise import fold, normalise_digits, stretched_readings
+
+__all__ = [
+    "BREAK",
+    "GAP_WORDS",
+    "CompiledLexicon",
+    "Context",
+    "Found",
+    "Phrase",
+    "Tokeniser",
+    "compile_phrase",
+    "prepare",
+]
+
+# How many words `...` may stand for: enough for "je veux vraiment juste mourir", few
+# enough that two unrelated halves of a long message do not make a phrase together.
+GAP_WORDS = 3
+GAP_TOKENS = frozenset({"...", "…"})
+# How far a denial reaches: "je ne suis pas du tout suicidaire" (3 words before), but not
+# "can't stop thinking about killing myself" (4).
+DENIAL_WORDS = 3
+BREAK = "|"
+YEAR_WORD = "year_"
+
+_TOKEN = re.compile(r"\w+|\.{2,}|[.!?;,…،؛؟]")
+# Dots that trail off ("je sais plus... j'ai envie") are a pause, not the end of a clause.
+_PAUSES = frozenset({"…"})
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_NOT_A_WORD = f"[^ {re.escape(BREAK)}]"
+
+
+def prepare(text: str) -> str:
+    """The language-independent step: ASCII digits and `fold` (bot/engine/normalise.py)."""
+    return fold(normalise_digits(text))
+
+
+@dataclass(frozen=True)
+class Tokeniser:
+    """How one lexicon splits folded text into words."""
+
+    apostrophes: str
+    spellings: Mapping[str, tuple[str, ...]]
+    join_next: frozenset[str]
+    clause_breaks: frozenset[str]
+
+    def readings(self, folded_text: str) -> list[list[str]]:
+        """The words of a text, once per reading of stretched letters ("killll": kil, kill)."""
+        if self.apostrophes == "join":
+            folded_text = folded_text.replace("'", "")
+        raw = [_year_or(word) for word in _TOKEN.findall(folded_text)]
+        stretched = [stretched_readings(word) for word in raw]
+        if all(len(choices) == 1 for choices in stretched):
+            return [self._words([choices[0] for choices in stretched])]
+        return [
+            self._words([choices[0] for choices in stretched]),
+            self._words([choices[-1] for choices in stretched]),
+        ]
+
+    def words(self, folded_text: str) -> list[str]:
+        """The first reading's words (what a phrase of the lexicon is made of)."""
+        return self.readings(folded_text)[0]
+
+    def _words(self, raw: list[str]) -> list[str]:
+        joined: list[str] = []
+        index = 0
+        while index < len(raw):
+            word = raw[index]
+            if not word[0].isalnum() and word[0] != "_":
+                if (
+                    word not in _PAUSES
+                    and not word.startswith("..")
+                    and joined
+                    and joined[-1] != BREAK
+                ):
+                    joined.append(BREAK)
+                index += 1
+                continue
+            if word in self.join_next and index + 1 < len(raw) and raw[index + 1][0].isalnum():
+                # Persian "می خواهم" and "میخواهم" (the ZWNJ already dropped) are one word.
+                word += raw[index + 1]
+                index += 1
+            if word in self.clause_breaks:
+                if joined and joined[-1] != BREAK:
+                    joined.append(BREAK)
+            else:
+                joined.extend(self.spellings.get(word, (word,)))
+            index += 1
+        return joined
+
+
+def _year_or(word: str) -> str:
+    return YEAR_WORD if _YEAR.match(word) else word
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One phrase of a lexicon: as written, where, its situation and its pattern."""
+
+    text: str
+    line: int
+    situation: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A phrase found in a line, with the situation it reveals."""
+
+    phrase: Phrase
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """What makes a found phrase not count, for one lexicon."""
+
+    negations: frozenset[str]
+    negations_after: frozenset[str]
+    past: re.Pattern[str] | None
+    media: re.Pattern[str] | None
+    figurative: re.Pattern[str] | None
+
+    def allows(self, line: str, start: int, end: int) -> bool:
+        """True when the phrase at line[start:end] is meant: not denied, past, media or a figure."""
+        before = line[:start].split()
+        after = line[end:].split()
+        span = line[start:end].split()
+        clause_before = _after_last_break(before)
+        clause_after = _before_first_break(after)
+        inherent = any(word in self.negations for word in span)
+        if not inherent and any(word in self.negations for word in clause_before[-DENIAL_WORDS:]):
+            return False
+        if any(word in self.negations_after for word in clause_after[:DENIAL_WORDS]):
+            return False
+        if self.past is not None or self.media is not None:
+            clause = f" {' '.join([*clause_before, *span, *clause_after])} "
+            for marker in (self.past, self.media):
+                if marker is not None and marker.search(clause) is not None:
+                    return False
+        return self.figurative is None or not _overlaps_figure(self.figurative, line, start, end)
+
+
+def _after_last_break(words: list[str]) -> list[str]:
+    for index in range(len(words) - 1, -1, -1):
+        if words[index] == BREAK:
+            return words[index + 1 :]
+    return words
+
+
+def _before_first_break(words: list[str]) -> list[str]:
+    for index, word in enumerate(words):
+        if word == BREAK:
+            return words[:index]
+    return words
+
+
+def _overlaps_figure(figurative: re.Pattern[str], line: str, start: int, end: int) -> bool:
+    # Every match starts on the space before its first word: skip it, or two neighbouring
+    # phrases would seem to share a character.
+    position = 0
+    while (found := figurative.search(line, position)) is not None:
+        if found.start() + 1 < end and start + 1 < found.end():
+            return True
+        position = found.start() + 1
+    return False
+
+
+@dataclass(frozen=True)
+class CompiledLexicon:
+    """One lexicon of flows/safety/, ready to match."""
+
+    code: str
+    reply: str
+    script: str
+    file: str
+    situations_line: int
+    tokeniser: Tokeniser
+    context: Context
+    # Per category of flows/safety.yaml: its phrases, and one pattern for all of them.
+    phrases: Mapping[str, tuple[Phrase, ...]]
+    combined: Mapping[str, re.Pattern[str]]
+
+    def lines(self, folded_text: str) -> list[str]:
+        """The message as this lexicon reads it: words between single spaces, `|` clauses."""
+        return [f" {' '.join(words)} " for words in self.tokeniser.readings(folded_text)]
+
+    def find(self, category: str, lines: Sequence[str]) -> Found | None:
+        """The first phrase of `category` in any reading of the message that its context allows."""
+        combined = self.combined.get(category)
+        if combined is None:
+            return None
+        for line in lines:
+            position = 0
+            while (candidate := combined.search(line, position)) is not None:
+                start = candidate.start()
+                for phrase in self.phrases[category]:
+                    match = phrase.pattern.match(line, start)
+                    if match is not None and self.context.allows(line, start, match.end()):
+                        return Found(phrase, start, match.end())
+                position = start + 1
+        return None
+
+
+# ------------------------------------------------------------------------- phrase syntax
+
+
+def compile_phrase(
+    text: str,
+    tokeniser: Tokeniser,
+    negations: Sequence[str] = (),
+    proclitics: Sequence[str] = (),
+) -> re.Pattern[str]:
+    """The regular expression of one phrase, over a line of words between single spaces.
+
+    Raise ValueError, with a reason a social worker can act on, for a phrase that cannot be
+    matched as written.
+    """
+    written = text.split()
+    if not written:
+        raise ValueError("empty phrase")
+    if written[0] in GAP_TOKENS or written[-1] in GAP_TOKENS:
+        raise ValueError("'...' goes between two words, not at the start or the end")
+    parts: list[str] = []
+    previous_gap = False
+    for word in written:
+        if word in GAP_TOKENS:
+            if previous_gap:
+                raise ValueError("two '...' in a row")
+            parts.append(_gap(negations))
+            previous_gap = True
+            continue
+        previous_gap = False
+        choices = [_choice(choice, word, tokeniser, proclitics) for choice in word.split("/")]
+        parts.append(f" (?:{'|'.join(choices)})")
+    return re.compile("".join(parts) + "(?= )")
+
+
+def _choice(choice: str, word: str, tokeniser: Tokeniser, proclitics: Sequence[str]) -> str:
+    leading, trailing = choice.startswith("*"), choice.endswith("*") and len(choice) > 1
+    core = choice.strip("*")
+    if "*" in core:
+        raise ValueError(f"'*' only at the start or the end of a word ({word!r})")
+    if core == "YEAR":
+        return re.escape(YEAR_WORD)
+    folded = prepare(core.replace("-", " "))
+    words = tokeniser.words(folded)
+    if BREAK in words or any(part in tokeniser.clause_breaks for part in folded.split()):
+        raise ValueError(
+            f"{choice!r} is in clause_breaks: a phrase never spans two clauses, so it "
+            "cannot hold one"
+        )
+    if not words:
+        raise ValueError(f"{choice!r} in {word!r} has no letters or digits")
+    pattern = " ".join(re.escape(part) for part in words)
+    prefix = f"{_NOT_A_WORD}*" if leading else ""
+    if not leading and proclitics:
+        # Arabic writes "and", "so" fused to the next word: وبغيت is و + بغيت.
+        prefix = f"(?:{'|'.join(re.escape(p) for p in proclitics)})?"
+    return prefix + pattern + (f"{_NOT_A_WORD}*" if trailing else "")
+
+
+def _gap(negations: Sequence[str]) -> str:
+    # A gap never skips a negation ("je veux pas mourir" is not "je veux ... mourir") and
+    # never crosses into another clause.
+    word = f"{_NOT_A_WORD}+"
+    if not negations:
+        return f"(?: {word}){{0,{GAP_WORDS}}}"
+    refused = "|".join(re.escape(negation) for negation in sorted(set(negations)))
+    return f"(?: (?!(?:{refused}) ){word}){{0,{GAP_WORDS}}}"
+
+
+def combine(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:
+    """One pattern that finds where any of `patterns` may match."""
+    return re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
