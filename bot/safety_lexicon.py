@@ -220,8 +220,10 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
         compiled = _load_lexicon_file(lexicon_path, parsed, problems)
         if compiled is not None:
             lexicons[compiled.code] = compiled
+    files = {path.stem for path in directory.glob("*.yaml")}
     for code in LANGUAGES:
-        if code not in {compiled.reply for compiled in lexicons.values()} and code not in lexicons:
+        # A file that failed has its own problems; this is for a language with no file.
+        if code not in files:
             problems.append(
                 FlowProblem(file, 0, f"no lexicon for {code!r} in {directory}/{code}.yaml")
             )

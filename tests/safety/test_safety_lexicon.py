@@ -76,11 +76,11 @@ def test_a_number_changed_in_the_file_changes_the_reply_numbers(copy: Path) -> N
 
 
 def test_a_phrase_added_by_a_social_worker_is_found(copy: Path) -> None:
-    _add_phrase(copy.parent / "safety" / "fr.yaml", "hopelessness", "plus la force de rien")
-    found = Scanner(load_lexicon(copy)).scan("j'ai plus la force de rien", "fr")
+    _add_phrase(copy.parent / "safety" / "fr.yaml", "hopelessness", "un grand vide sans fond")
+    found = Scanner(load_lexicon(copy)).scan("je sens un grand vide sans fond", "fr")
     assert found is not None
     assert (found.phrase, found.situation, found.level) == (
-        "plus la force de rien",
+        "un grand vide sans fond",
         "hopelessness",
         "concern",
     )
@@ -151,7 +151,9 @@ def test_an_unknown_helpline_a_stray_lexicon_and_a_missing_language_are_reported
 
 def test_a_situation_of_an_unknown_category_is_reported(copy: Path) -> None:
     line = _replace(
-        copy, "{category: medical_emergency, about: An older", "{category: medcal, about: An older"
+        copy,
+        '{category: medical_emergency, about: "An older',
+        '{category: medcal, about: "An older',
     )
     messages = [(p.line, p.message) for p in check_lexicon(copy)]
     assert (line, "situation 'fall': no category 'medcal'") in messages
