@@ -74,7 +74,7 @@ def tuning(languages: list[str], show: bool) -> bool:
     return ok
 
 
-def blind(name: str, languages: list[str], show: bool) -> bool:
+def blind(name: str, languages: list[str], show: bool, only: set[str] | None = None) -> bool:
     """Print one blind set's scores; True when it meets issue 12's targets."""
     lexicon = shipped_lexicon()
     situations = {name: row.category for name, row in lexicon.situations.items()}
@@ -105,8 +105,11 @@ def blind(name: str, languages: list[str], show: bool) -> bool:
     print(f"  {'met' if not failures else 'MISSED: ' + '; '.join(failures)}\n")
     if show:
         for message in result.missed:
-            print(f"    missed [{message.language} {message.situation}] {message.text}")
+            if only is None or scan_language(message.language) in only:
+                print(f"    missed [{message.language} {message.situation}] {message.text}")
         for everyday, detection in result.false_alarms:
+            if only is not None and scan_language(everyday.language) not in only:
+                continue
             print(
                 f"    false alarm [{everyday.language} {everyday.kind}] {everyday.text} -> "
                 f"{detection.language}:{detection.line} {detection.phrase!r}"
@@ -142,7 +145,9 @@ def main() -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tuning", action="store_true", help="the tuning corpus only")
     which.add_argument("--blind", metavar="SET", help="one blind set only")
-    parser.add_argument("--lang", action="append", help="only these languages (tuning)")
+    parser.add_argument(
+        "--lang", action="append", help="only these languages (tuning; blind --show lists)"
+    )
     parser.add_argument("--show", action="store_true", help="list misses and false alarms")
     arguments = parser.parse_args()
     languages = arguments.lang or list(LANGUAGES)
@@ -151,7 +156,9 @@ def main() -> int:
         ok = tuning(languages, arguments.show) and ok
     names = [arguments.blind] if arguments.blind else ([] if arguments.tuning else blind_sets())
     for name in names:
-        ok = blind(name, sorted({scan_language(code) for code in LANGUAGES}), arguments.show) and ok
+        every = sorted({scan_language(code) for code in LANGUAGES})
+        only = set(arguments.lang) if arguments.lang else None
+        ok = blind(name, every, arguments.show, only) and ok
     if not arguments.tuning:
         timing(names)
     if not ok:

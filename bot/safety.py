@@ -10,6 +10,7 @@ quiet: a cry for help gets the numbers and a person, not the next question.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,6 +58,7 @@ CASE_QUEUE = "urgent"
 MAX_SCANNED_CHARS = 5000
 # How much of the message the case summary quotes; the whole message is on the case.
 SUMMARY_QUOTE_CHARS = 300
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,12 @@ class Scanner:
         if not text:
             return None
         base = prepare(text[:MAX_SCANNED_CHARS])
-        lines: dict[str, list[str]] = {}
+        lines: dict[str, list[tuple[str, list[int]]]] = {}
         order = self._order(language)
-        for category in self.lexicon.categories:
+        laughs = self.lexicon.laughter.found(text[:MAX_SCANNED_CHARS], _WORD.findall(base))
+        for category, about in self.lexicon.categories.items():
+            if laughs and about.laughter_cancels:
+                continue
             for code in order:
                 compiled = self.lexicon.lexicons[code]
                 if category not in compiled.combined:

@@ -32,9 +32,11 @@ from bot.safety_match import (
     CompiledLexicon,
     Context,
     Phrase,
+    Starts,
     Tokeniser,
     combine,
     compile_phrase,
+    first_words,
     prepare,
 )
 from bot.safety_texts import REPLIES
@@ -42,6 +44,7 @@ from bot.safety_texts import REPLIES
 __all__ = [
     "Category",
     "Helpline",
+    "Laughter",
     "SafetyLexicon",
     "check_lexicon",
     "load_lexicon",
@@ -71,6 +74,8 @@ class Category(_Strict):
     about: str = Field(min_length=1)
     level: Literal["danger", "concern"]
     give: list[str] = Field(min_length=1)
+    # A bare cry for help next to laughter ("socorro kkk", "au secours mdr") is a joke.
+    laughter_cancels: bool = False
 
 
 class Situation(_Strict):
@@ -82,6 +87,7 @@ class Situation(_Strict):
 
 class _SafetyFile(_Strict):
     helplines: dict[str, Helpline]
+    laughter: list[str] = Field(default_factory=list)
     categories: dict[str, Category] = Field(min_length=1)
     situations: dict[str, Situation] = Field(min_length=1)
 
@@ -126,6 +132,36 @@ def _yaml_word(item: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Laughter:
+    """Signs that a message laughs: a word ("mdr", "kkk", "ههه") or a sign ("😂", ":)")."""
+
+    words: tuple[str, ...] = ()
+    signs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, written: Sequence[str]) -> Laughter:
+        folded = [(item, prepare(item)) for item in written]
+        return cls(
+            tuple(word for _, word in folded if word.isalnum()),
+            tuple(item for item, word in folded if not word.isalnum()),
+        )
+
+    def found(self, text: str, words: Sequence[str]) -> bool:
+        """True when `text`, or one of its folded `words`, laughs.
+
+        A word laughs when it begins with a listed word and has no other letters:
+        "hahahaha", "kkkkk", "mdrrr".
+        """
+        if any(sign in text for sign in self.signs):
+            return True
+        return any(
+            word.startswith(laugh) and set(word) <= set(laugh)
+            for word in words
+            for laugh in self.words
+        )
+
+
+@dataclass(frozen=True)
 class SafetyLexicon:
     """Helplines, categories (most urgent first), situations and every compiled lexicon."""
 
@@ -134,6 +170,7 @@ class SafetyLexicon:
     categories: Mapping[str, Category]
     situations: Mapping[str, Situation]
     lexicons: Mapping[str, CompiledLexicon]
+    laughter: Laughter = Laughter()
 
     def numbers(self, category: str) -> dict[str, str]:
         """The numbers a category's reply gives, by helpline name (its placeholders)."""
@@ -230,7 +267,12 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
     if len(problems) > count:
         return None
     return SafetyLexicon(
-        file, parsed.helplines, parsed.categories, parsed.situations, _shared_denials(lexicons)
+        file,
+        parsed.helplines,
+        parsed.categories,
+        parsed.situations,
+        _shared_denials(lexicons),
+        Laughter.of(parsed.laughter),
     )
 
 
@@ -255,6 +297,8 @@ def _shared_denials(lexicons: Mapping[str, CompiledLexicon]) -> dict[str, Compil
             past=_union([other.past for other in same]),
             media=_union([other.media for other in same]),
             figurative=_union([other.figurative for other in same]),
+            # Endings stay with their language: "*mam" is Turkish only.
+            negation_endings=compiled.context.negation_endings,
         )
         shared[code] = dataclasses.replace(compiled, context=context)
     return shared
@@ -395,11 +439,12 @@ def _compile(
         category = table.situations[situation].category
         by_category.setdefault(category, []).extend(compiled(listed, where, situation))
     context = Context(
-        negations=frozenset(negations),
+        negations=frozenset(word for word in negations if not word.startswith("*")),
         negations_after=frozenset(after),
         past=_combined(compiled(parsed.past, ("past",))),
         media=_combined(compiled(parsed.media, ("media",))),
         figurative=_combined(compiled(parsed.figurative, ("figurative",))),
+        negation_endings=tuple(word[1:] for word in negations if word.startswith("*")),
     )
     ordered = {name: tuple(by_category[name]) for name in table.categories if by_category.get(name)}
     return CompiledLexicon(
@@ -412,11 +457,25 @@ def _compile(
         context=context,
         phrases=ordered,
         combined={name: combine([p.pattern for p in found]) for name, found in ordered.items()},
+        starts=Starts.of(
+            [
+                start
+                for found in ordered.values()
+                for p in found
+                for start in first_words(p.text, tokeniser)
+            ],
+            proclitics,
+        ),
     )
 
 
 def _single_words(listed: Sequence[str], tokeniser: Tokeniser) -> list[str]:
-    return [word for raw in listed for word in tokeniser.words(prepare(raw))]
+    # A negation written "*miyorum" is an ending: kept as "*miyorum" for the phrases' gaps.
+    return [
+        ("*" if raw.startswith("*") else "") + word
+        for raw in listed
+        for word in tokeniser.words(prepare(raw))
+    ]
 
 
 def _combined(phrases: Sequence[Phrase]) -> Any:

@@ -16,18 +16,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.engine.normalise import fold, normalise_digits, stretched_readings
 
 __all__ = [
     "BREAK",
     "GAP_WORDS",
+    "STOP",
     "CompiledLexicon",
     "Context",
     "Found",
     "Phrase",
+    "Starts",
     "Tokeniser",
     "compile_phrase",
+    "first_words",
     "prepare",
 ]
 
@@ -39,9 +43,13 @@ GAP_TOKENS = frozenset({"...", "…"})
 # "can't stop thinking about killing myself" (4).
 DENIAL_WORDS = 3
 BREAK = "|"
+# Where a sentence ends (". ! ? ;" or a new line, see `prepare`): a past or media marker
+# counts for its whole sentence ("je me scarifiais au collège, ça fait 6 ans que j'ai arrêté").
+STOP = "||"
 YEAR_WORD = "year_"
 
 _TOKEN = re.compile(r"\w+|\.{2,}|[.!?;,…،؛؟]")
+_STOPS = frozenset(".!?;؛؟")
 # Dots that trail off ("je sais plus... j'ai envie") are a pause, not the end of a clause.
 _PAUSES = frozenset({"…"})
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
@@ -49,8 +57,11 @@ _NOT_A_WORD = f"[^ {re.escape(BREAK)}]"
 
 
 def prepare(text: str) -> str:
-    """The language-independent step: ASCII digits and `fold` (bot/engine/normalise.py)."""
-    return fold(normalise_digits(text))
+    """The language-independent step: ASCII digits and `fold` (bot/engine/normalise.py).
+
+    A new line ends a sentence, as a full stop does (`fold` would make it a space).
+    """
+    return fold(normalise_digits(text.replace("\n", " . ")))
 
 
 @dataclass(frozen=True)
@@ -64,10 +75,7 @@ class Tokeniser:
 
     def readings(self, folded_text: str) -> list[list[str]]:
         """The words of a text, once per reading of stretched letters ("killll": kil, kill)."""
-        if self.apostrophes == "join":
-            folded_text = folded_text.replace("'", "")
-        raw = [_year_or(word) for word in _TOKEN.findall(folded_text)]
-        stretched = [stretched_readings(word) for word in raw]
+        stretched = _stretched_words(folded_text, self.apostrophes == "join")
         if all(len(choices) == 1 for choices in stretched):
             return [self._words([choices[0] for choices in stretched])]
         return [
@@ -85,11 +93,15 @@ class Tokeniser:
         while index < len(raw):
             word = raw[index]
             if not word[0].isalnum() and word[0] != "_":
-                if (
+                if word in _STOPS and joined and joined[-1] in (BREAK, STOP):
+                    joined[-1] = STOP
+                elif word in _STOPS and joined:
+                    joined.append(STOP)
+                elif (
                     word not in _PAUSES
                     and not word.startswith("..")
                     and joined
-                    and joined[-1] != BREAK
+                    and joined[-1] not in (BREAK, STOP)
                 ):
                     joined.append(BREAK)
                 index += 1
@@ -99,12 +111,20 @@ class Tokeniser:
                 word += raw[index + 1]
                 index += 1
             if word in self.clause_breaks:
-                if joined and joined[-1] != BREAK:
+                if joined and joined[-1] not in (BREAK, STOP):
                     joined.append(BREAK)
             else:
                 joined.extend(self.spellings.get(word, (word,)))
             index += 1
         return joined
+
+
+@lru_cache(maxsize=16)
+def _stretched_words(folded_text: str, join_apostrophes: bool) -> tuple[tuple[str, ...], ...]:
+    # Every lexicon of a scan splits the same text: split it once per apostrophe rule.
+    if join_apostrophes:
+        folded_text = folded_text.replace("'", "")
+    return tuple(stretched_readings(_year_or(word)) for word in _TOKEN.findall(folded_text))
 
 
 def _year_or(word: str) -> str:
@@ -139,37 +159,47 @@ class Context:
     past: re.Pattern[str] | None
     media: re.Pattern[str] | None
     figurative: re.Pattern[str] | None
+    # Endings that make a word a denial: Turkish puts the negation inside the verb
+    # ("istemiyorum", I do not want). Written "*miyorum" in a lexicon's negations.
+    negation_endings: tuple[str, ...] = ()
+
+    def denies(self, word: str) -> bool:
+        """True when `word` is a negation of this lexicon."""
+        return word in self.negations or (
+            bool(self.negation_endings) and word.endswith(self.negation_endings)
+        )
 
     def allows(self, line: str, start: int, end: int) -> bool:
         """True when the phrase at line[start:end] is meant: not denied, past, media or a figure."""
         before = line[:start].split()
         after = line[end:].split()
         span = line[start:end].split()
-        clause_before = _after_last_break(before)
-        clause_after = _before_first_break(after)
-        inherent = any(word in self.negations for word in span)
-        if not inherent and any(word in self.negations for word in clause_before[-DENIAL_WORDS:]):
+        clause_before = _after_last(before, (BREAK, STOP))
+        clause_after = _before_first(after, (BREAK, STOP))
+        inherent = any(self.denies(word) for word in span)
+        if not inherent and any(self.denies(word) for word in clause_before[-DENIAL_WORDS:]):
             return False
         if any(word in self.negations_after for word in clause_after[:DENIAL_WORDS]):
             return False
         if self.past is not None or self.media is not None:
-            clause = f" {' '.join([*clause_before, *span, *clause_after])} "
+            sentence = [*_after_last(before, (STOP,)), *span, *_before_first(after, (STOP,))]
+            text = f" {' '.join(sentence)} "
             for marker in (self.past, self.media):
-                if marker is not None and marker.search(clause) is not None:
+                if marker is not None and marker.search(text) is not None:
                     return False
         return self.figurative is None or not _overlaps_figure(self.figurative, line, start, end)
 
 
-def _after_last_break(words: list[str]) -> list[str]:
+def _after_last(words: list[str], marks: tuple[str, ...]) -> list[str]:
     for index in range(len(words) - 1, -1, -1):
-        if words[index] == BREAK:
+        if words[index] in marks:
             return words[index + 1 :]
     return words
 
 
-def _before_first_break(words: list[str]) -> list[str]:
+def _before_first(words: list[str], marks: tuple[str, ...]) -> list[str]:
     for index, word in enumerate(words):
-        if word == BREAK:
+        if word in marks:
             return words[:index]
     return words
 
@@ -199,25 +229,27 @@ class CompiledLexicon:
     # Per category of flows/safety.yaml: its phrases, and one pattern for all of them.
     phrases: Mapping[str, tuple[Phrase, ...]]
     combined: Mapping[str, re.Pattern[str]]
+    starts: Starts
 
-    def lines(self, folded_text: str) -> list[str]:
-        """The message as this lexicon reads it: words between single spaces, `|` clauses."""
-        return [f" {' '.join(words)} " for words in self.tokeniser.readings(folded_text)]
+    def lines(self, folded_text: str) -> list[tuple[str, list[int]]]:
+        """The message as this lexicon reads it, once per reading: the line (words between
+        single spaces, `|` between clauses) and where a phrase may begin in it."""
+        lines = [f" {' '.join(words)} " for words in self.tokeniser.readings(folded_text)]
+        return [(line, self.starts.positions(line)) for line in lines]
 
-    def find(self, category: str, lines: Sequence[str]) -> Found | None:
+    def find(self, category: str, lines: Sequence[tuple[str, list[int]]]) -> Found | None:
         """The first phrase of `category` in any reading of the message that its context allows."""
         combined = self.combined.get(category)
         if combined is None:
             return None
-        for line in lines:
-            position = 0
-            while (candidate := combined.search(line, position)) is not None:
-                start = candidate.start()
+        for line, positions in lines:
+            for start in positions:
+                if combined.match(line, start) is None:
+                    continue
                 for phrase in self.phrases[category]:
                     match = phrase.pattern.match(line, start)
                     if match is not None and self.context.allows(line, start, match.end()):
                         return Found(phrase, start, match.end())
-                position = start + 1
         return None
 
 
@@ -256,12 +288,31 @@ def compile_phrase(
 
 
 def _choice(choice: str, word: str, tokeniser: Tokeniser, proclitics: Sequence[str]) -> str:
+    parts = _choice_words(choice, word, tokeniser)
+    if parts is None:
+        return re.escape(YEAR_WORD)
+    words, leading, trailing = parts
+    pattern = " ".join(re.escape(part) for part in words)
+    prefix = f"{_NOT_A_WORD}*" if leading else ""
+    if not leading and proclitics:
+        # Arabic writes "and", "so" fused to the next word: وبغيت is و + بغيت.
+        prefix = f"(?:{'|'.join(re.escape(p) for p in proclitics)})?"
+    return prefix + pattern + (f"{_NOT_A_WORD}*" if trailing else "")
+
+
+def _choice_words(
+    choice: str, word: str, tokeniser: Tokeniser
+) -> tuple[list[str], bool, bool] | None:
+    """One alternative of a written word: its words, and whether `*` opens or ends it.
+
+    None for `YEAR`, which stands for any year.
+    """
     leading, trailing = choice.startswith("*"), choice.endswith("*") and len(choice) > 1
     core = choice.strip("*")
     if "*" in core:
         raise ValueError(f"'*' only at the start or the end of a word ({word!r})")
     if core == "YEAR":
-        return re.escape(YEAR_WORD)
+        return None
     folded = prepare(core.replace("-", " "))
     words = tokeniser.words(folded)
     if BREAK in words or any(part in tokeniser.clause_breaks for part in folded.split()):
@@ -271,22 +322,86 @@ def _choice(choice: str, word: str, tokeniser: Tokeniser, proclitics: Sequence[s
         )
     if not words:
         raise ValueError(f"{choice!r} in {word!r} has no letters or digits")
-    pattern = " ".join(re.escape(part) for part in words)
-    prefix = f"{_NOT_A_WORD}*" if leading else ""
-    if not leading and proclitics:
-        # Arabic writes "and", "so" fused to the next word: وبغيت is و + بغيت.
-        prefix = f"(?:{'|'.join(re.escape(p) for p in proclitics)})?"
-    return prefix + pattern + (f"{_NOT_A_WORD}*" if trailing else "")
+    return words, leading, trailing
 
 
 def _gap(negations: Sequence[str]) -> str:
-    # A gap never skips a negation ("je veux pas mourir" is not "je veux ... mourir") and
-    # never crosses into another clause.
+    # A gap never skips a negation ("je veux pas mourir" is not "je veux ... mourir", nor
+    # "ölmek istemiyorum iş istiyorum" "ölmek ... istiyorum") and never crosses into
+    # another clause.
     word = f"{_NOT_A_WORD}+"
     if not negations:
         return f"(?: {word}){{0,{GAP_WORDS}}}"
-    refused = "|".join(re.escape(negation) for negation in sorted(set(negations)))
-    return f"(?: (?!(?:{refused}) ){word}){{0,{GAP_WORDS}}}"
+    refused = [re.escape(n) for n in sorted(set(negations)) if not n.startswith("*")]
+    refused += [
+        f"{_NOT_A_WORD}*{re.escape(n[1:])}" for n in sorted(set(negations)) if n.startswith("*")
+    ]
+    return f"(?: (?!(?:{'|'.join(refused)}) ){word}){{0,{GAP_WORDS}}}"
+
+
+def first_words(text: str, tokeniser: Tokeniser) -> list[tuple[str, bool, bool]]:
+    """The words a phrase may begin with: (word, `*` before it, `*` after it).
+
+    The phrase must already compile (`compile_phrase`); `YEAR` begins with the year word.
+    """
+    written = text.split()[0]
+    starts = []
+    for choice in written.split("/"):
+        parts = _choice_words(choice, written, tokeniser)
+        if parts is None:
+            starts.append((YEAR_WORD, False, False))
+            continue
+        words, leading, trailing = parts
+        starts.append((words[0], leading, trailing and len(words) == 1))
+    return starts
+
+
+@dataclass(frozen=True)
+class Starts:
+    """Which words may begin some phrase of a lexicon.
+
+    Running every pattern at every word of every message is most of a scan's cost; a word
+    that begins no phrase is skipped with a set lookup instead.
+    """
+
+    exact: frozenset[str]
+    prefixes: re.Pattern[str] | None
+    inside: tuple[str, ...]
+    proclitics: tuple[str, ...]
+
+    @classmethod
+    def of(cls, starts: Sequence[tuple[str, bool, bool]], proclitics: Sequence[str]) -> Starts:
+        exact = frozenset(word for word, leading, trailing in starts if not (leading or trailing))
+        prefixes = sorted({word for word, leading, trailing in starts if trailing and not leading})
+        inside = tuple(sorted({word for word, leading, _ in starts if leading}))
+        pattern = "|".join(re.escape(word) for word in prefixes)
+        return cls(exact, re.compile(pattern) if pattern else None, inside, tuple(proclitics))
+
+    def begins(self, word: str) -> bool:
+        """True when some phrase may begin with `word` (or with it after a proclitic)."""
+        if self._begins(word):
+            return True
+        return any(
+            word.startswith(proclitic) and self._begins(word[len(proclitic) :])
+            for proclitic in self.proclitics
+        )
+
+    def _begins(self, word: str) -> bool:
+        if word in self.exact:
+            return True
+        if self.prefixes is not None and self.prefixes.match(word) is not None:
+            return True
+        return any(part in word for part in self.inside)
+
+    def positions(self, line: str) -> list[int]:
+        """Where a phrase may match in a line: the offset of the space before each such word."""
+        found = []
+        position = 0
+        for word in line[1:-1].split(" "):
+            if word not in (BREAK, STOP) and self.begins(word):
+                found.append(position)
+            position += len(word) + 1
+        return found
 
 
 def combine(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:

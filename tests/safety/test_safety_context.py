@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bot.safety import scan
+from bot.safety_lexicon import Laughter
+from bot.safety_match import STOP, Context, Tokeniser, compile_phrase, prepare
 
 
 @pytest.mark.parametrize(
@@ -188,3 +190,74 @@ def test_a_help_word_that_is_a_cry_for_help_gets_the_emergency_reply_first(
     found = scan(text, language)
     assert found is not None
     assert found.category == "cry_for_help"
+
+
+# ----------------------------------------------------------------- the matcher's own rules
+
+
+def _reader(negations: tuple[str, ...] = (), past: str | None = None) -> tuple[Tokeniser, Context]:
+    tokeniser = Tokeniser("split", {}, frozenset(), frozenset({"but"}))
+    words = frozenset(n for n in negations if not n.startswith("*"))
+    endings = tuple(n[1:] for n in negations if n.startswith("*"))
+    marker = compile_phrase(past, tokeniser) if past else None
+    return tokeniser, Context(words, frozenset(), marker, None, None, endings)
+
+
+def _found(
+    phrase: str, text: str, negations: tuple[str, ...] = (), past: str | None = None
+) -> bool:
+    tokeniser, context = _reader(negations, past)
+    pattern = compile_phrase(phrase, tokeniser, negations)
+    for words in tokeniser.readings(prepare(text)):
+        line = f" {' '.join(words)} "
+        for match in pattern.finditer(line):
+            if context.allows(line, match.start(), match.end()):
+                return True
+    return False
+
+
+def test_a_past_marker_counts_for_its_whole_sentence_not_the_next_one() -> None:
+    # "I cut myself at school, that was 6 years ago": the marker is in the next clause.
+    assert not _found("cut myself", "i cut myself at school, years ago now", past="years ago")
+    # A full stop or a new line ends the sentence: the danger now still counts.
+    assert _found("cut myself", "years ago it was fine. i cut myself tonight", past="years ago")
+    assert _found("cut myself", "years ago it was fine\ni cut myself tonight", past="years ago")
+
+
+def test_a_negation_ending_denies_and_a_gap_never_skips_it() -> None:
+    # Turkish writes the negation inside the verb: "ölmek istemiyorum" (I don't want to die).
+    negations = ("*miyorum",)
+    assert not _found("olmek ... istiyorum", "olmek istemiyorum is istiyorum", negations)
+    assert _found("olmek ... istiyorum", "olmek istiyorum artik", negations)
+    # An ending denies as a word does, in the three words before the phrase.
+    assert not _found("intihar", "hic istemiyorum intihar", negations)
+    assert _found("intihar", "hic istiyorum intihar", negations)
+
+
+def test_a_stop_is_never_inside_a_phrase() -> None:
+    tokeniser, _ = _reader()
+    line = f" {' '.join(tokeniser.words(prepare('want. to die! ok? fine; done')))} "
+    assert line == f" want {STOP} to die {STOP} ok {STOP} fine {STOP} done "
+    assert not _found("want ... die", "I want. to die")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("socorro me liga nao consigo entrar no site da caf kkk", "pt"),
+        ("imdat ya beni arayın caf sitesine giremiyorum :)", "tr"),
+        ("AU SECOURS hahaha ce formulaire", "fr"),
+        ("help me with this form lol", "en"),
+    ],
+)
+def test_laughter_makes_a_bare_cry_for_help_a_joke(text: str, language: str) -> None:
+    assert scan(text, language) is None
+
+
+def test_laughter_cancels_only_the_cry_for_help() -> None:
+    assert scan("au secours", "fr") is not None
+    assert scan("il me frappe, au secours 😂", "fr") is not None
+    laughter = Laughter.of(["mdr", "😂"])
+    assert laughter.found("", ["mdrrr"])
+    assert laughter.found("ok 😂", [])
+    assert not laughter.found("", ["mdrx", "md"])
