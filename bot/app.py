@@ -62,8 +62,10 @@ def create_app(
     app.register_blueprint(telegram_webhook.blueprint)
 
     from bot.dashboard import init_dashboard
+    from bot.dashboard.security import protect_every_response
 
     init_dashboard(app)
+    protect_every_response(app)
     if settings.trusted_proxies:
         # Behind a reverse proxy: the client's address, scheme and host come from its
         # X-Forwarded-* headers (login throttling, Twilio signatures, secure cookies).

@@ -109,7 +109,15 @@ def serve(host: str, port: str | None, threads: int) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    server = create_server(app, host=host, port=settings.port, threads=threads)
+    server = create_server(
+        app,
+        host=host,
+        port=settings.port,
+        threads=threads,
+        # waitress drops X-Forwarded-* by default; behind RELAIS_TRUSTED_PROXIES they must
+        # reach the app, which reads them (ProxyFix, bot/app.py) as gunicorn's would.
+        clear_untrusted_proxy_headers=not settings.trusted_proxies,
+    )
     click.echo(f"Relais listening on http://{host}:{settings.port}/ (Ctrl-C to stop)")
     try:
         server.run()

@@ -105,6 +105,14 @@ class Settings:
                 "RELAIS_ENCRYPTION_KEYS",
                 f"required when RELAIS_ENV=production (data at rest is encrypted); {MAKE_A_KEY}",
             )
+        if self.environment == "production" and self.twilio_enabled and not self.public_url:
+            # Without it, a Twilio signature is checked against the Host header the
+            # client chose.
+            raise ConfigError(
+                "PUBLIC_URL",
+                "required when RELAIS_ENV=production and Twilio is on: the address Twilio "
+                "calls, e.g. https://relais.example.org",
+            )
 
     @property
     def twilio_enabled(self) -> bool:

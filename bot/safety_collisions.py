@@ -47,11 +47,43 @@ def common_words(language: str) -> tuple[str, ...]:
 
 
 def collisions(lexicon: SafetyLexicon) -> list[FlowProblem]:
-    """Every one-word phrase that matches a common word of another language."""
-    return list(_collisions(lexicon))
+    """Every one-word phrase that matches a common word of another language.
+
+    The search takes seconds; its result depends only on what the lexicons say, not on
+    where their files lie, so it is kept per content (a check of a copy of the flows, as
+    the tests make, costs nothing more).
+    """
+    key = _content(lexicon)
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = tuple(
+            (code, problem.line, problem.message) for code, problem in _collisions(lexicon)
+        )
+    return [
+        FlowProblem(lexicon.lexicons[code].file, line, message) for code, line, message in found
+    ]
 
 
-def _collisions(lexicon: SafetyLexicon) -> Iterator[FlowProblem]:
+_FOUND: dict[tuple[object, ...], tuple[tuple[str, int, str], ...]] = {}
+
+
+def _content(lexicon: SafetyLexicon) -> tuple[object, ...]:
+    return tuple(
+        (
+            code,
+            compiled.tokeniser.apostrophes,
+            tuple(sorted(compiled.tokeniser.spellings.items())),
+            compiled.tokeniser.join_next,
+            tuple(
+                (category, tuple((p.text, p.line, p.pattern.pattern) for p in phrases))
+                for category, phrases in compiled.phrases.items()
+            ),
+        )
+        for code, compiled in sorted(lexicon.lexicons.items())
+    )
+
+
+def _collisions(lexicon: SafetyLexicon) -> Iterator[tuple[str, FlowProblem]]:
     anywhere = {
         code: combine([p.pattern for phrases in compiled.phrases.values() for p in phrases])
         for code, compiled in lexicon.lexicons.items()
@@ -72,10 +104,13 @@ def _collisions(lexicon: SafetyLexicon) -> Iterator[FlowProblem]:
                     continue
                 phrase = _one_word_phrase(other, reading)
                 if phrase is not None:
-                    yield FlowProblem(
-                        other.file,
-                        phrase[1],
-                        f"phrase {phrase[0]!r} matches {word!r}, a common {code} word",
+                    yield (
+                        other.code,
+                        FlowProblem(
+                            other.file,
+                            phrase[1],
+                            f"phrase {phrase[0]!r} matches {word!r}, a common {code} word",
+                        ),
                     )
 
 

@@ -7,23 +7,43 @@ pre-ping so a restarted server doesn't fail the first request.
 
 Besides sessions, each thread can have one connection of its own in autocommit, for a
 hot statement that is a transaction by itself (the webhook's store): no pool checkout,
-no pre-ping, no BEGIN and COMMIT round trips. A lost connection is replaced (and the
-statement run again when that is safe).
+no pre-ping, no BEGIN and COMMIT round trips.
+
+A lost connection (a restarted or failed-over server, a killed backend, a proxy that
+dropped it) is replaced, and the work done again on the new one when that cannot do it
+twice: `execute_alone` and `write_retrying`. What "cannot do it twice" means is the
+caller's to say, since a connection lost during COMMIT leaves unknown whether it
+committed.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Seconds to wait before each new try after a lost connection: about 8 s in all, what a
+# server restart or a failover takes, and short of a provider's webhook timeout (15 s).
+RECONNECT_DELAYS = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 4.0)
+
+T = TypeVar("T")
+
+
+def lost_connection(error: BaseException) -> bool:
+    """The error says the connection is gone (SQLAlchemy has invalidated it)."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
 class Database:
@@ -65,6 +85,30 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
+    def write_retrying(self, work: Callable[[Session], T], *, replay_safe: bool) -> T:
+        """`work` in one write transaction; on a lost connection, again on a new one.
+
+        A connection lost before COMMIT undid everything: the work runs again. One lost
+        during COMMIT leaves unknown whether it committed: the work runs again only if
+        `replay_safe` says a second run cannot do it twice (it re-checks what it changes,
+        or inserts on a unique key with ON CONFLICT DO NOTHING). Otherwise, and when the
+        connection cannot be had back in about 8 s, the error is raised.
+        """
+        for attempt, delay in enumerate(RECONNECT_DELAYS, start=1):
+            committing = False
+            try:
+                with self._writer() as session, session.begin():
+                    result = work(session)
+                    committing = True
+                return result
+            except exc.DBAPIError as error:
+                last = attempt == len(RECONNECT_DELAYS)
+                if not lost_connection(error) or last or (committing and not replay_safe):
+                    raise
+                log.warning("database connection lost (%s); trying again", _first_line(error))
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
     def execute_alone(
         self, statement: Executable, values: Mapping[str, Any], *, replay_safe: bool = False
     ) -> list[Row[Any]]:
@@ -75,16 +119,19 @@ class Database:
         (an `INSERT … ON CONFLICT DO NOTHING` on a unique key the values fill in: had the
         first run committed, the second adds nothing). Otherwise the error is raised.
         """
-        try:
-            result = self._own_connection().execute(statement, values)
-        except exc.DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            self._drop_own_connection()
-            if not replay_safe:
-                raise
-            result = self._own_connection().execute(statement, values)
-        return list(result.all()) if result.returns_rows else []
+        for attempt, delay in enumerate(RECONNECT_DELAYS, start=1):
+            try:
+                result = self._own_connection().execute(statement, values)
+                return list(result.all()) if result.returns_rows else []
+            except exc.DBAPIError as error:
+                if not lost_connection(error):
+                    raise
+                self._drop_own_connection()
+                if not replay_safe or attempt == len(RECONNECT_DELAYS):
+                    raise
+                log.warning("database connection lost (%s); trying again", _first_line(error))
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _own_connection(self) -> Connection:
         connection: Connection | None = getattr(self._own, "connection", None)
@@ -116,19 +163,44 @@ class Database:
         self.engine.dispose()
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(getattr(error, "orig", None) or error).splitlines()
+    return lines[0][:200] if lines else type(error).__name__
+
+
 def _create_engine(url: str, *, echo: bool) -> Engine:
     parsed = make_url(url)
+    # A failed statement's message would otherwise print its parameters: phone numbers,
+    # what people wrote. The statement itself is enough to find a bug.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    _create_private_file(parsed.database)
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         connect_args={"isolation_level": None, "check_same_thread": False},
     )
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (its -wal and -shm follow it).
+
+    sqlite3 would create it with the process's umask, often world-readable.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing folder: sqlite3 says so when it connects, with the path
+    os.close(descriptor)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +60,8 @@ def test_serve_creates_its_sqlite_database_and_answers_healthz(tmp_path: Path) -
     try:
         assert _wait_for_health(port, process) == 200
         assert (tmp_path / "relais.db").exists()
+        # What people wrote is in it: readable by its owner only, whatever the umask.
+        assert stat.S_IMODE((tmp_path / "relais.db").stat().st_mode) == 0o600
         assert (tmp_path / "instance" / "secret_key").exists()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -115,3 +120,54 @@ def test_worker_stops_within_two_seconds_of_sigterm(tmp_path: Path, database_url
     assert time.monotonic() - sent < 2.0
     assert process.returncode == 0
     assert "stopping" in process.stderr.read()
+
+
+def test_serve_behind_a_trusted_proxy_checks_twilio_signatures_on_the_public_url(
+    tmp_path: Path,
+) -> None:
+    """waitress must pass X-Forwarded-* on to the app, as gunicorn does (issue 13, 5)."""
+    port = _free_port()
+    token = "twilio-test-token"
+    process = subprocess.Popen(
+        [*RELAIS, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_environment(
+            PYTHONPATH=str(Path(__file__).parents[1]),
+            RELAIS_TRUSTED_PROXIES="1",
+            TWILIO_ACCOUNT_SID="AC" + "a1" * 16,
+            TWILIO_AUTH_TOKEN=token,
+            TWILIO_FROM="+33639980000",
+            # Nothing listens there: the reply stays queued, nothing leaves the machine.
+            TWILIO_API_URL=f"http://127.0.0.1:{_free_port()}",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_health(port, process)
+        form = {
+            "From": "+33639981234",
+            "To": "+33639980000",
+            "Body": "bonjour",
+            "MessageSid": "SM" + "b2" * 16,
+            "AccountSid": "AC" + "a1" * 16,
+            "NumMedia": "0",
+        }
+        public = "https://relais.example.org/webhooks/twilio"
+        signature = RequestValidator(token).compute_signature(public, form)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webhooks/twilio",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={
+                "X-Twilio-Signature": signature,
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "relais.example.org",
+                "X-Forwarded-For": "203.0.113.7",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)

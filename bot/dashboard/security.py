@@ -1,4 +1,5 @@
-"""What every dashboard blueprint gets: CSRF checks, a login wall and protective headers.
+"""CSRF checks and a login wall for every dashboard blueprint; protective headers for
+every response of the app.
 
 CSRF is checked per blueprint, not app-wide: provider webhooks post without a token and
 must keep working whatever their blueprint is called and whenever it is registered.
@@ -7,7 +8,7 @@ A blueprint for workers opts in with `secure_blueprint` (the simulator does too)
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user  # type: ignore[import-untyped, unused-ignore]
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped, unused-ignore]
@@ -41,13 +42,30 @@ def secure_blueprint(blueprint: Blueprint, *, login: bool = True) -> None:
             return response
         return None
 
+    blueprint.before_request(check)
+
+
+# A year: browsers that saw Relais over HTTPS never try plain HTTP again.
+HSTS = "max-age=31536000"
+
+
+def protect_every_response(app: Flask) -> None:
+    """Protective headers on every response (pages, errors, /healthz, webhooks); over
+    HTTPS, HSTS and cookies marked Secure."""
+
+    @app.after_request
     def add_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+            cookies = response.headers.getlist("Set-Cookie")
+            if any("; secure" not in cookie.lower() for cookie in cookies):
+                del response.headers["Set-Cookie"]
+                for cookie in cookies:
+                    secure = "; secure" in cookie.lower()
+                    response.headers.add("Set-Cookie", cookie if secure else f"{cookie}; Secure")
         return response
-
-    blueprint.before_request(check)
-    blueprint.after_request(add_headers)
 
 
 def _is_static() -> bool:

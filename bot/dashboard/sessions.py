@@ -7,7 +7,7 @@ do not have to spare under a rush. Their requests get Flask's null session inste
 
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 # The URL prefixes only machines call (see bot/channels and bot/health.py).
@@ -21,3 +21,8 @@ class DashboardSessionInterface(SecureCookieSessionInterface):
         if request.path.startswith(MACHINE_PATHS):
             return None  # Flask then uses a null session, never saved
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # Secure whenever the request came over HTTPS, as the server or a trusted proxy
+        # says, not only when PUBLIC_URL starts with https.
+        return bool(super().get_cookie_secure(app)) or (has_request_context() and request.is_secure)
