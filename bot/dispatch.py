@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot import clock, outbox
 from bot.channels.base import ChannelAdapter, ChannelError, Outbound, RateLimit
@@ -40,6 +40,8 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12  # about a day of backoff before a message is given up
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 3600.0
+# How long a channel waits after "too many requests" that did not say how long.
+THROTTLED_PAUSE = timedelta(seconds=1)
 # Sent even to someone who opted out: safety replies, and the confirmation of STOP itself.
 ALWAYS_DELIVERED_KINDS = frozenset({"safety", "opt_out"})
 
@@ -53,6 +55,11 @@ def backoff(
     return max(delay, retry_after or 0.0)
 
 
+class LeaseTooShort(ValueError):
+    """The lease would end before a slow send does: another dispatcher could send the row
+    again while the first is still waiting for the provider."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     """An outbox row claimed by this dispatcher, with what the adapter needs."""
@@ -62,6 +69,7 @@ class Claimed:
     outbound: Outbound
     attempts: int
     urgent: bool
+    claimed_until: datetime
     # None: deliverable. Otherwise why the row is dropped without sending.
     skip_reason: str | None
 
@@ -84,11 +92,19 @@ class Dispatcher:
         self.adapters: dict[str, ChannelAdapter] = {
             channel: adapter for adapter in adapters for channel in adapter.channels
         }
+        slowest = max((adapter.longest_send for adapter in adapters), default=0.0)
+        if lease.total_seconds() <= slowest:
+            raise LeaseTooShort(
+                f"a lease of {lease.total_seconds():g} s ends before the slowest send "
+                f"({slowest:g} s) could: choose more than {slowest:g} s"
+            )
         # Stored in a 64-character column.
         self.worker_id = (worker_id or f"{socket.gethostname()}:{os.getpid()}")[:64]
         self.batch_size = batch_size
         self.lease = lease
         self._sleep = sleep
+        # Channels whose provider said "too many requests", until when they wait.
+        self._throttled_until: dict[str, datetime] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._per_address: dict[str, KeyedLimiter] = {}
         for channel, adapter in self.adapters.items():
@@ -135,10 +151,12 @@ class Dispatcher:
         # Each claim has its own token: a row taken over after its lease expired (by
         # another process or this process's other lane) is never recorded twice.
         token = f"{self.worker_id[:54]}:{uuid.uuid4().hex[:9]}"
-        with self.database.write() as session:
+
+        def take(session: Session) -> list[Claimed]:
             ids = [
                 outbox_id
                 for channel in self.adapters
+                if self._throttled(channel, now) is None
                 for outbox_id in session.scalars(
                     self._claimable(now, channel, urgent_only=urgent_only)
                 )
@@ -173,10 +191,15 @@ class Dispatcher:
                     ),
                     attempts=item.attempts,
                     urgent=item.priority >= outbox.PRIORITY_URGENT,
+                    claimed_until=now + self.lease,
                     skip_reason=_skip_reason(message, address, contact),
                 )
                 for item, message, address, contact in rows
             ]
+
+        # A claim committed on a connection lost during COMMIT only delays its rows until
+        # the lease ends: taking others meanwhile is safe.
+        return self.database.write_retrying(take, replay_safe=True)
 
     def _claim_limit(self, channel: str) -> int:
         # A quarter of a second of sending per pass: a rate-limited channel never sits on
@@ -229,6 +252,20 @@ class Dispatcher:
         if claimed.skip_reason is not None:
             self._finish(claimed, MessageStatus.FAILED, error=("skipped", claimed.skip_reason))
             return
+        now = clock.now()
+        if now + timedelta(seconds=self.adapters[outbound.channel].longest_send) > (
+            claimed.claimed_until
+        ):
+            # It waited too long for its turn in the batch: were the provider slow now,
+            # the lease could end mid-send and another dispatcher send it too.
+            self._postpone(claimed, 0.0, error=None, count_attempt=False)
+            return
+        throttled = self._throttled(outbound.channel, now)
+        if throttled is not None:
+            # The provider asked the whole channel to slow down: not one more request
+            # before the time it gave.
+            self._postpone(claimed, throttled, error=None, count_attempt=False)
+            return
         per_address = self._per_address.get(outbound.channel)
         if per_address is not None:
             wait = per_address.wait_for(outbound.address)
@@ -248,7 +285,25 @@ class Dispatcher:
             return
         self._finish(claimed, MessageStatus.SENT, provider_id=sent.provider_id)
 
+    def _throttled(self, channel: str, now: datetime) -> float | None:
+        """Seconds the channel still waits after a "too many requests"; None: not waiting."""
+        until = self._throttled_until.get(channel)
+        if until is None or until <= now:
+            return None
+        return (until - now).total_seconds()
+
     def _failed(self, claimed: Claimed, error: ChannelError) -> None:
+        if error.throttled:
+            pause = timedelta(seconds=error.retry_after) if error.retry_after else THROTTLED_PAUSE
+            until = clock.now() + pause
+            channel = claimed.outbound.channel
+            # Several rows in flight may each be told; the latest deadline holds.
+            self._throttled_until[channel] = max(until, self._throttled_until.get(channel, until))
+            log.warning(
+                "%s: the provider asked to slow down; pausing %.1f s",
+                channel,
+                pause.total_seconds(),
+            )
         attempt = claimed.attempts + 1
         detail = str(error)[:500]
         if not error.permanent and attempt < MAX_ATTEMPTS:
@@ -283,12 +338,16 @@ class Dispatcher:
             values["attempts"] = OutboxItem.attempts + 1
         if error is not None:
             values["last_error"] = error
-        with self.database.write() as session:
-            session.execute(
+        # Conditional on our claim: run again after a lost connection, it changes nothing
+        # if the first run committed.
+        self.database.write_retrying(
+            lambda session: session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == claimed.outbox_id, OutboxItem.claimed_by == claimed.token)
                 .values(**values)
-            )
+            ),
+            replay_safe=True,
+        )
 
     def _finish(
         self,
@@ -300,7 +359,8 @@ class Dispatcher:
         problem: ChannelError | None = None,
     ) -> None:
         now = clock.now()
-        with self.database.write() as session:
+
+        def record(session: Session) -> None:
             deleted = session.execute(
                 delete(OutboxItem).where(
                     OutboxItem.id == claimed.outbox_id,
@@ -309,8 +369,8 @@ class Dispatcher:
             )
             removed = cast("CursorResult[Any]", deleted).rowcount
             if not removed:
-                # Our lease expired and another dispatcher took the row over: its result
-                # counts, not ours.
+                # Our lease expired and another dispatcher took the row over (its result
+                # counts, not ours), or a first try of this recording had committed.
                 log.warning("outbox row %s was taken over; not recording", claimed.outbox_id)
                 return
             if status is MessageStatus.SENT:
@@ -330,6 +390,11 @@ class Dispatcher:
                 if address is not None:
                     detail = error[1] if error else str(problem)
                     mark_address(session, address, problem.address_problem, now, detail=detail)
+
+        # The provider has the message now: losing the connection here must not leave the
+        # row claimed, to be sent again when the lease ends. Deleting the row under our
+        # claim makes a second run a no-op if the first committed.
+        self.database.write_retrying(record, replay_safe=True)
 
 
 def _record_failure(message: Message, status: MessageStatus, error: tuple[str, str] | None) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from bot import clock
 from bot.conversation import ConversationService
 from bot.effects import request_case
+from storage.db import lost_connection
 from storage.models import Contact, Direction, Message, MessageStatus, Priority
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,13 @@ class Inbox:
     def _process(self, message_id: int) -> int:
         try:
             self.service.process(message_id)
-        except Exception:
+        except Exception as error:
+            if lost_connection(error):
+                # The database blinked; the message did not fail. The next pass does it
+                # once, whether or not this one committed: processing re-checks the
+                # message under the person's lock.
+                log.warning("inbound message %s: database connection lost; next pass", message_id)
+                return 0
             self._failed(message_id)
             return 0
         with self._lock:

@@ -9,7 +9,7 @@ database, not the flows or the safety lexicon, so a web process is ready at once
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -110,19 +110,28 @@ class Reception:
                     replay_safe=True,  # it only fills in an empty field
                 )
             return Handled(contact_id=contact_id, message_id=message_id)
-        # Someone new, or a retried webhook: one short transaction.
-        with self.database.write() as session:
-            connection = session.connection()
-            key = {"channel": inbound.channel, "address": inbound.address}
-            if connection.execute(inbound_sql.FIND_ADDRESS, key).first() is None:
-                self._add_address(connection, inbound)
-            row = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
-            if row is not None:
-                return Handled(contact_id=row.contact_id, message_id=row.id)
-            # The address was there and the provider id too: Twilio or Telegram retried.
-            log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
-            address = connection.execute(inbound_sql.FIND_ADDRESS, key).one()
-            return Handled(contact_id=address.contact_id, message_id=None, duplicate=True)
+        # Someone new, or a retried webhook: one short transaction, done again on a new
+        # connection if this one is lost (providers do not resend an SMS on a 5xx). When
+        # the connection was lost during COMMIT, a second run stores nothing more if the
+        # first committed, thanks to the provider id; without one, it is not run again.
+        return self.database.write_retrying(
+            lambda session: self._receive_new(session.connection(), inbound, values),
+            replay_safe=inbound.provider_id is not None,
+        )
+
+    def _receive_new(
+        self, connection: Connection, inbound: InboundMessage, values: Mapping[str, object]
+    ) -> Handled:
+        key = {"channel": inbound.channel, "address": inbound.address}
+        if connection.execute(inbound_sql.FIND_ADDRESS, key).first() is None:
+            self._add_address(connection, inbound)
+        row = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
+        if row is not None:
+            return Handled(contact_id=row.contact_id, message_id=row.id)
+        # The address was there and the provider id too: Twilio or Telegram retried.
+        log.info("ignoring a retried %s message %s", inbound.channel, inbound.provider_id)
+        address = connection.execute(inbound_sql.FIND_ADDRESS, key).one()
+        return Handled(contact_id=address.contact_id, message_id=None, duplicate=True)
 
     def find_or_create_address(self, session: Session, inbound: InboundMessage) -> ContactAddress:
         """The address the message came from, with a new person behind it if need be."""

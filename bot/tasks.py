@@ -10,8 +10,8 @@ from functools import partial
 from bot import alerts, checkins, privacy
 from bot.channels.base import ChannelAdapter
 from bot.channels.simulator import SimulatorAdapter
-from bot.config import Settings
-from bot.dispatch import Dispatcher
+from bot.config import ConfigError, Settings
+from bot.dispatch import Dispatcher, LeaseTooShort
 from bot.inbox import Inbox
 from bot.services import conversation_service
 from bot.timeouts import expire_due_waits
@@ -62,11 +62,15 @@ def build_background(settings: Settings, database: Database) -> Background:
     """Everything the worker does in the background, on one database."""
     service = conversation_service(database, settings)
     inbox = Inbox(service)
-    dispatcher = Dispatcher(
-        database,
-        channel_adapters(settings),
-        lease=timedelta(seconds=settings.dispatch_lease_seconds),
-    )
+    adapters = channel_adapters(settings)
+    try:
+        dispatcher = Dispatcher(
+            database, adapters, lease=timedelta(seconds=settings.dispatch_lease_seconds)
+        )
+    except LeaseTooShort as error:
+        for adapter in adapters:
+            adapter.close()
+        raise ConfigError("RELAIS_DISPATCH_LEASE_SECONDS", str(error)) from None
     return Background(
         tasks=[
             Task("dispatch", dispatcher.run_once, every=0.0),

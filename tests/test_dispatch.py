@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from bot import clock, outbox
 from bot.channels.base import AddressProblem, ChannelError, Outbound, RateLimit, Sent
-from bot.dispatch import Dispatcher, backoff
+from bot.config import ConfigError, Settings
+from bot.dispatch import Dispatcher, LeaseTooShort, backoff
+from bot.tasks import build_background
 from storage.db import Database
 from storage.models import (
     Case,
@@ -30,9 +32,11 @@ class ScriptedAdapter:
     """Records what it sends; raises the errors it is given, in order, first."""
 
     channels: tuple[Channel, ...] = (Channel.TELEGRAM,)
+    longest_send = 0.0
 
     def __init__(self, per_address: float | None = None) -> None:
         self.sent: list[Outbound] = []
+        self.calls = 0
         self.errors: list[ChannelError] = []
         self.per_address = per_address
         self.closed = False
@@ -43,6 +47,7 @@ class ScriptedAdapter:
 
     def send(self, outbound: Outbound) -> Sent:
         with self._lock:
+            self.calls += 1
             if self.errors:
                 raise self.errors.pop(0)
             self.sent.append(outbound)
@@ -340,3 +345,103 @@ def test_the_urgent_lane_sends_danger_replies_and_nothing_else(
     assert dispatcher.run_urgent() == 0
     assert [o.text for o in adapter.sent] == ["Call 3114"]
     assert _pending(db) == 5  # the wave is left to the ordinary lane
+
+
+def test_a_429_pauses_the_whole_channel_for_as_long_as_the_provider_asked(
+    db: Database, adapter: ScriptedAdapter, frozen_clock: FrozenClock
+) -> None:
+    # Before, each message backed off alone and the next ones kept asking the provider
+    # that had said "too many requests" (400 refusals in 8 s in the audit).
+    dispatcher = Dispatcher(
+        db, [adapter], worker_id="throttled", concurrency=1, sleep=lambda _s: None
+    )
+    people = [_person(db, f"40{n:02d}") for n in range(10)]
+    for contact in people:
+        _queue(db, contact, "Bonjour")
+    adapter.errors = [
+        ChannelError("Too Many Requests", permanent=False, retry_after=30.0, throttled=True)
+    ]
+    try:
+        dispatcher.run_once()
+        assert adapter.calls == 1  # the other nine were not tried
+        frozen_clock.advance(timedelta(seconds=20))
+        while dispatcher.run_once():
+            pass
+        assert adapter.calls == 1  # still within the 30 s asked for
+        frozen_clock.advance(timedelta(seconds=15))
+        _drain(dispatcher)
+    finally:
+        dispatcher.close()
+    assert len(adapter.sent) == 10
+    assert adapter.calls == 11
+    with db.read() as session:
+        # Waiting for the channel is not a failed attempt of the messages that waited.
+        assert _pending(db) == 0
+        assert session.scalar(select(func.count()).select_from(Message)) == 10
+
+
+def test_a_429_without_retry_after_pauses_the_channel_a_moment(
+    db: Database, adapter: ScriptedAdapter, frozen_clock: FrozenClock
+) -> None:
+    dispatcher = Dispatcher(db, [adapter], worker_id="throttled", concurrency=1)
+    for n in range(3):
+        _queue(db, _person(db, f"41{n:02d}"), "Bonjour")
+    adapter.errors = [ChannelError("429", permanent=False, throttled=True)]
+    try:
+        dispatcher.run_once()
+        frozen_clock.advance(timedelta(seconds=0.5))
+        dispatcher.run_once()
+        assert adapter.calls == 1  # a second's pause
+        frozen_clock.advance(timedelta(seconds=0.6))
+        _drain(dispatcher)
+        assert {o.address for o in adapter.sent} >= {"4101", "4102"}
+        frozen_clock.advance(timedelta(seconds=2))  # the refused one's own backoff
+        _drain(dispatcher)
+    finally:
+        dispatcher.close()
+    assert len(adapter.sent) == 3
+
+
+class Slow(ScriptedAdapter):
+    """A provider whose answer may take up to 50 s (the Telegram adapter's own limit)."""
+
+    longest_send = 50.0
+
+
+def test_a_lease_shorter_than_the_slowest_send_is_refused(db: Database) -> None:
+    with pytest.raises(LeaseTooShort, match="50 s"):
+        Dispatcher(db, [Slow()], lease=timedelta(seconds=30))
+    Dispatcher(db, [Slow()], lease=timedelta(seconds=60)).close()
+
+
+def test_a_row_whose_lease_could_end_mid_send_goes_back_to_the_queue(
+    db: Database, frozen_clock: FrozenClock
+) -> None:
+    slow = Slow()
+    dispatcher = Dispatcher(db, [slow], worker_id="slow", lease=timedelta(seconds=60))
+    _queue(db, _person(db, "4200"), "Bonjour")
+    try:
+        claimed = dispatcher.claim(clock.now())
+        # The row waited 15 s for its turn: 45 s of lease left, a send may take 50.
+        frozen_clock.advance(timedelta(seconds=15))
+        for row in claimed:
+            dispatcher._deliver(row)
+        assert slow.calls == 0
+        with db.read() as session:
+            item = session.scalars(select(OutboxItem)).one()
+        assert item.claimed_by is None
+        assert item.attempts == 0
+        _drain(dispatcher)
+    finally:
+        dispatcher.close()
+    assert [o.text for o in slow.sent] == ["Bonjour"]
+
+
+def test_the_worker_refuses_to_start_with_a_lease_shorter_than_telegram_may_take(
+    settings: Settings, db: Database
+) -> None:
+    configured = settings.with_overrides(
+        {"telegram_bot_token": "123:abc", "dispatch_lease_seconds": 30.0}
+    )
+    with pytest.raises(ConfigError, match="RELAIS_DISPATCH_LEASE_SECONDS"):
+        build_background(configured, db)

@@ -27,7 +27,9 @@ class AddressProblem(enum.StrEnum):
 
 
 class ChannelError(Exception):
-    """Sending failed. `permanent`: never retry. `retry_after`: seconds the provider asked for."""
+    """Sending failed. `permanent`: never retry. `retry_after`: seconds the provider asked for.
+    `throttled`: the provider said "too many requests" (HTTP 429): the whole channel waits.
+    """
 
     def __init__(
         self,
@@ -37,8 +39,10 @@ class ChannelError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         address_problem: AddressProblem | None = None,
+        throttled: bool = False,
     ) -> None:
         super().__init__(message)
+        self.throttled = throttled
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
@@ -77,6 +81,9 @@ class ChannelAdapter(Protocol):
     """Sends messages on one or more channels; thread-safe; never touches the database."""
 
     channels: tuple[Channel, ...]
+    # The longest a send() can take before it gives up, in seconds. The dispatcher's lease
+    # must outlast it: a row whose lease ended mid-send could be sent again by another.
+    longest_send: float
 
     def rate_limit(self, channel: Channel) -> RateLimit:
         """The sending rate the provider accepts on `channel`."""

@@ -14,6 +14,7 @@ class SimulatorAdapter:
     """Delivers simulator messages instantly."""
 
     channels: tuple[Channel, ...] = (Channel.SIMULATOR,)
+    longest_send = 0.0
 
     def rate_limit(self, channel: Channel) -> RateLimit:
         return RateLimit(per_second=1000.0)

@@ -113,7 +113,11 @@ def channel_error(exc: TelegramError) -> ChannelError:
     # Order matters: BadRequest and TimedOut are subclasses of NetworkError.
     if isinstance(exc, RetryAfter):
         return ChannelError(
-            reason, permanent=False, code="429", retry_after=_retry_after_seconds(exc)
+            reason,
+            permanent=False,
+            code="429",
+            retry_after=_retry_after_seconds(exc),
+            throttled=True,
         )
     if isinstance(exc, Forbidden):
         problem: AddressProblem | None
@@ -174,6 +178,7 @@ class TelegramAdapter:
         self._bot = build_bot(settings, connect_timeout=connect_timeout, read_timeout=read_timeout)
         # One send may first need getMe (initialize), then sendMessage: two full requests.
         self._wait = 2 * (connect_timeout + 2 * read_timeout) + 1.0
+        self.longest_send = self._wait
         self._loop = asyncio.new_event_loop()
         self._closed = False
         self._close_lock = threading.Lock()

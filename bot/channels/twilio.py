@@ -89,6 +89,8 @@ class TwilioAdapter:
         # Twilio's exceptions drop the response headers, and with them Retry-After; a
         # response hook keeps the last ones per thread (the dispatcher sends from several).
         self._last_response = threading.local()
+        # requests applies the timeout to connecting, then again to reading the answer.
+        self.longest_send = 2 * timeout
         self._http = TwilioHttpClient(
             timeout=timeout,
             request_hooks={"response": [self._remember_response]},
@@ -168,7 +170,13 @@ class TwilioAdapter:
         if status == 429 or status >= 500 or code in TRANSIENT_CODES:
             headers = getattr(self._last_response, "headers", None)
             retry_after = _retry_after(headers.get("Retry-After") if headers else None)
-            return ChannelError(message, permanent=False, code=code, retry_after=retry_after)
+            return ChannelError(
+                message,
+                permanent=False,
+                code=code,
+                retry_after=retry_after,
+                throttled=status == 429,
+            )
         return ChannelError(message, permanent=True, code=code)
 
 

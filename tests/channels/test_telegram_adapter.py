@@ -108,6 +108,7 @@ def test_flood_control_is_transient_and_says_when_to_retry(
     assert not error.permanent
     assert error.retry_after == 2.0
     assert error.code == "429"
+    assert error.throttled
     assert error.address_problem is None
     # The next attempt goes through.
     adapter.send(outbound())

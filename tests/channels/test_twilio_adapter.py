@@ -204,6 +204,7 @@ def test_retry_after_seconds_are_passed_on(adapter: TwilioAdapter, fake: FakeTwi
 
     assert not error.permanent
     assert error.retry_after == 2.0
+    assert error.throttled  # the dispatcher pauses the whole channel, not this message
 
 
 def test_retry_after_as_a_date_becomes_seconds_from_now(
@@ -225,6 +226,7 @@ def test_retry_after_is_not_carried_over_to_the_next_failure(
     first, second = send_failure(adapter), send_failure(adapter)
 
     assert (first.retry_after, second.retry_after) == (5.0, None)
+    assert (first.throttled, second.throttled) == (True, False)  # a 500 is not a 429
 
 
 def test_wrong_credentials_are_permanent(fake: FakeTwilio) -> None:

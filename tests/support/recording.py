@@ -11,6 +11,8 @@ from storage.models import Channel
 class RecordingAdapter:
     """Accepts every message on its channels at once, and keeps them in `sent`."""
 
+    longest_send = 0.0
+
     def __init__(self, *channels: Channel) -> None:
         self.channels: tuple[Channel, ...] = channels or (Channel.SMS,)
         self.sent: list[Outbound] = []
