@@ -21,7 +21,7 @@ from bot.checkins import schedule
 from bot.conversation import ConversationService, reply_address
 from bot.engine.steps.enrol_checkins import WEEKDAYS
 from bot.schedule import Slot
-from storage.models import CheckinEnrolment, Contact, EnrolmentChange, EnrolmentStatus
+from storage.models import CheckinEnrolment, Consent, Contact, EnrolmentChange, EnrolmentStatus
 
 
 class Change(enum.StrEnum):
@@ -40,6 +40,7 @@ class Refusal(enum.StrEnum):
     NO_CONTACT = "no_contact"
     ERASED = "erased"
     OPTED_OUT = "opted_out"
+    NO_CONSENT = "no_consent"
     NO_ADDRESS = "no_address"
     ALREADY_ENROLLED = "already_enrolled"
     NOT_ENROLLED = "not_enrolled"
@@ -101,6 +102,10 @@ def enrol(
         contact = _lock(service, session, contact_id)
         if contact.opted_out_at is not None:
             raise EnrolmentRefused(Refusal.OPTED_OUT)
+        if contact.consent == Consent.REFUSED:
+            # Weekly check-ins keep what the person answers: not without their consent,
+            # whoever asks for it.
+            raise EnrolmentRefused(Refusal.NO_CONSENT)
         enrolment = _enrolment(session, contact_id)
         if enrolment is not None and enrolment.status != EnrolmentStatus.STOPPED:
             raise EnrolmentRefused(Refusal.ALREADY_ENROLLED)

@@ -119,7 +119,9 @@ def erase_contact(
     session.execute(
         update(Message)
         .where(about_them)
-        .values(text=None, payload=None, error_detail=None, address_id=None)
+        # A provider's message id leads back to the person too: on Telegram it holds the
+        # chat id (a private chat's id is the person), and Twilio's SID finds the number.
+        .values(text=None, payload=None, error_detail=None, address_id=None, provider_id=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -16,7 +16,7 @@ from bot.conversation import reply_address
 from bot.dashboard.access import Account, signed_in
 from bot.dashboard.blueprint import blueprint
 from bot.dashboard.case_forms import ActionForm, CloseForm, NoteForm, ReassignForm, ReplyForm
-from bot.dashboard.contacts import contact_card, record_view
+from bot.dashboard.contacts import contact_card, record_read_today, record_view
 from bot.dashboard.i18n import _
 from bot.dashboard.queue import assignee_choices
 from bot.extensions import conversations, database, settings
@@ -197,11 +197,14 @@ def case(case_id: int) -> str:
 def case_messages(case_id: int) -> str:
     """Messages newer than `after`, for the open page to append.
 
-    Not audited again: the page that asks was recorded when it was opened.
+    Audited like any read of the person's messages, once a day per account: the route
+    could be asked without ever opening the page.
     """
+    account = signed_in()
     after = request.args.get("after", default=0, type=int)
-    with database().read() as session:
+    with database().write() as session:
         case = _case_or_404(session, case_id)
+        record_read_today(session, account, case.contact_id, "messages")
         lines = transcript(session, case.contact_id, after=after)
     return render_template("dashboard/_messages.html", lines=lines)
 

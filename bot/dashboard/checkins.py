@@ -101,6 +101,9 @@ REFUSED: dict[Refusal, Any] = {
     Refusal.NO_CONTACT: _l("This person does not exist."),
     Refusal.ERASED: _l("This person's data was erased."),
     Refusal.OPTED_OUT: _l("This person asked to receive nothing more (STOP)."),
+    Refusal.NO_CONSENT: _l(
+        "This person refused that we keep their answers: they cannot be enrolled."
+    ),
     Refusal.NO_ADDRESS: _l("This person has no address to write to."),
     Refusal.ALREADY_ENROLLED: _l("This person is already enrolled."),
     Refusal.NOT_ENROLLED: _l("This person is not enrolled."),

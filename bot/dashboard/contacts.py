@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, clock
 from bot.conversation import FIRST_CONTACT_FLOW
 from bot.dashboard.access import Account, signed_in
 from bot.dashboard.blueprint import blueprint
@@ -18,7 +19,7 @@ from bot.dashboard.labels import FIELDS, HIDDEN_FIELDS, label, value_label
 from bot.dashboard.masking import format_address
 from bot.extensions import database, settings
 from bot.i18n import negotiate
-from storage.models import Case, Contact, Conversation, RunStatus
+from storage.models import AuditEntry, Case, Contact, Conversation, RunStatus
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,27 @@ def record_view(session: Session, account: Account, contact_id: int, page: str) 
         detail={"page": page},
         ip=request.remote_addr,
     )
+
+
+def record_read_today(session: Session, account: Account, contact_id: int, page: str) -> None:
+    """Write that this worker read the person's messages, unless the log already says
+    so for today (a live transcript asks every few seconds: one line a day is enough to
+    know who read whose messages)."""
+    local = clock.now().astimezone(ZoneInfo(settings().timezone))
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    seen = session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.actor_id == account.id,
+            AuditEntry.action == audit.CONTACT_VIEW,
+            AuditEntry.target_type == "contact",
+            AuditEntry.target_id == contact_id,
+            AuditEntry.at >= day,
+        )
+        .limit(1)
+    )
+    if seen is None:
+        record_view(session, account, contact_id, page)
 
 
 @blueprint.get("/contacts/<int:contact_id>")

@@ -207,6 +207,26 @@ def test_new_messages_are_served_after_the_last_one_shown(
     assert "Premier" not in fragment
 
 
+def test_reading_the_messages_without_the_page_is_audited_once_a_day(
+    client: FlaskClient, db: Database, worker: Credentials, frozen_clock: FrozenClock
+) -> None:
+    # The live transcript's route hands out the person's messages too: whoever asks it
+    # directly, without opening the case page, leaves a trace — one a day, not one a poll.
+    contact_id = person(db)
+    case_id = open_case(db, contact_id)
+    log_in(client, worker.email, worker.password)
+    for _ in range(3):
+        assert client.get(f"/queue/cases/{case_id}/messages?after=0").status_code == 200
+    views = _audited(db, "contact.view")
+    assert [(v.actor, v.target_id, v.detail) for v in views] == [
+        (worker.email, contact_id, {"page": "messages"})
+    ]
+    frozen_clock.advance(timedelta(days=1))
+    log_in(client, worker.email, worker.password)  # the session ended overnight
+    assert client.get(f"/queue/cases/{case_id}/messages?after=0").status_code == 200
+    assert len(_audited(db, "contact.view")) == 2
+
+
 def test_the_contact_page_is_audited_too(
     client: FlaskClient, db: Database, worker: Credentials
 ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot import audit
 from storage.db import Database
-from storage.models import AuditEntry, CheckinEnrolment, Contact, EnrolmentChange
+from storage.models import AuditEntry, CheckinEnrolment, Consent, Contact, EnrolmentChange
 from tests.browser import Credentials
 from tests.conftest import FrozenClock
 from tests.dashboard.checkins_data import add_contact
@@ -162,6 +162,21 @@ def test_a_person_who_said_stop_cannot_be_enrolled(
         contact.opted_out_at = frozen_clock.now()
     page = enrol(signed_in, contact_id)
     assert "Cette personne a demandé à ne plus rien recevoir (STOP)." in page
+    with db.read() as session:
+        assert session.scalar(select(CheckinEnrolment)) is None
+    assert audited(db) == []
+
+
+def test_a_person_who_refused_consent_cannot_be_enrolled(
+    signed_in: FlaskClient, db: Database
+) -> None:
+    contact_id = add_contact(db)
+    with db.write() as session:
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        contact.consent = Consent.REFUSED
+    page = enrol(signed_in, contact_id)
+    assert "Cette personne a refusé que nous gardions ses réponses" in page
     with db.read() as session:
         assert session.scalar(select(CheckinEnrolment)) is None
     assert audited(db) == []

@@ -9,14 +9,18 @@ from flask import Flask
 from sqlalchemy import ColumnElement, func, select
 
 from bot import clock, privacy
+from bot.channels.base import Outbound, RateLimit, Sent
 from bot.cli import main
 from bot.conversation import ConversationService
+from bot.dispatch import Dispatcher
 from bot.extensions import relais
+from bot.reception import InboundMessage
 from storage.db import Database
 from storage.models import (
     AuditEntry,
     Case,
     CaseStatus,
+    Channel,
     Checkin,
     Contact,
     ContactAddress,
@@ -175,3 +179,53 @@ def test_relais_contacts_erase_of_an_unknown_id_fails_plainly(runner: CliRunner)
     result = runner.invoke(main, ["contacts", "erase", "999", "--yes"])
     assert result.exit_code == 1
     assert "no contact 999" in result.output
+
+
+class _TelegramLike:
+    """Sends as the Telegram adapter records it: "<chat id>:<message id>"."""
+
+    channels: tuple[Channel, ...] = (Channel.TELEGRAM,)
+    longest_send = 0.0
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def rate_limit(self, channel: Channel) -> RateLimit:
+        return RateLimit(per_second=1000.0)
+
+    def send(self, outbound: Outbound) -> Sent:
+        self.count += 1
+        return Sent(provider_id=f"{outbound.address}:{self.count}")
+
+    def close(self) -> None:
+        pass
+
+
+def test_after_erasure_no_identifier_of_the_person_is_left(app: Flask) -> None:
+    # A private chat's id is the person: Telegram ids of their messages and the update ids
+    # of what they sent lead back to them, and so do Twilio's message SIDs.
+    database = relais(app).database
+    service = relais(app).conversations
+    chat = "5550142987"
+    for n, words in enumerate(["Bonjour", "1", "oui"]):
+        service.handle(
+            InboundMessage(Channel.TELEGRAM, chat, words, clock.now(), provider_id=f"9{n}8877")
+        )
+    dispatcher = Dispatcher(database, [_TelegramLike()], worker_id="erasure")
+    try:
+        while dispatcher.run_once():
+            pass
+    finally:
+        dispatcher.close()
+    with database.read() as session:
+        contact_id = session.scalars(select(ContactAddress.contact_id)).one()
+        ids = [i for i in session.scalars(select(Message.provider_id)) if i is not None]
+    identifiers = [chat, *ids]
+    before = raw_dump(database)
+    assert all(identifier in before for identifier in identifiers)  # the control
+    assert any(identifier.startswith(f"{chat}:") for identifier in ids)
+
+    _erase(database, contact_id)
+
+    after = raw_dump(database)
+    assert [identifier for identifier in identifiers if identifier in after] == []
