@@ -3,6 +3,10 @@
 The webhook and the local poller (`telegram_poll`) share `receive_update`, so an update
 means the same thing however it arrives. Parsing is plain dict reading: nothing here can
 reach Telegram, and a strange payload is a 400 or an ignored update, never a 500.
+
+What is read is checked before it reaches the database (`webhook_fields`): the update
+and chat ids must fit in 64 bits (else the update is malformed), text is cleaned, and a
+`language_code` that is not a language tag is dropped (the message is kept).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Blueprint, Response, abort, request
 
 from bot import clock
+from bot.channels.webhook_fields import is_int64, language_tag
 from bot.extensions import reception, settings
 from bot.i18n import shipped_language
 from bot.inbound_text import clean_text
@@ -70,8 +75,8 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
     if not isinstance(data, dict):
         raise MalformedUpdate("an update is a JSON object")
     update_id = data.get("update_id")
-    if not _is_int(update_id):
-        raise MalformedUpdate("update_id must be an integer")
+    if not is_int64(update_id):
+        raise MalformedUpdate("update_id must be a 64-bit integer")
     if "message" in data:
         kind, message = "message", data["message"]
     elif "edited_message" in data:
@@ -82,8 +87,8 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
     if not isinstance(message, dict):
         raise MalformedUpdate(f"{kind} must be an object")
     chat = message.get("chat")
-    if not isinstance(chat, dict) or not _is_int(chat.get("id")):
-        raise MalformedUpdate(f"{kind}.chat.id must be an integer")
+    if not isinstance(chat, dict) or not is_int64(chat.get("id")):
+        raise MalformedUpdate(f"{kind}.chat.id must be a 64-bit integer")
     if chat.get("type") != "private":
         return Ignored(update_id, f"not a private chat ({str(chat.get('type'))[:20]})")
     text = message.get("text")
@@ -92,14 +97,14 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
         raise MalformedUpdate(f"{kind}.text and {kind}.caption must be strings")
     text, caption = (None if t is None else clean_text(t) for t in (text, caption))
     sender = message.get("from")
-    code = sender.get("language_code") if isinstance(sender, dict) else None
+    code = language_tag(sender.get("language_code")) if isinstance(sender, dict) else None
     inbound = InboundMessage(
         channel=Channel.TELEGRAM,
         address=str(chat["id"]),
         text=text or "",
         received_at=now,
         provider_id=str(update_id),
-        language_hint=(code.strip() or None) if isinstance(code, str) else None,
+        language_hint=code,
     )
     if kind == "edited_message":
         # The flow already took the first version; the edit is kept for a worker to read.
@@ -117,7 +122,11 @@ def parse_update(data: Any, now: datetime) -> InboundMessage | Ignored:
 
 def receive_update(reception: Reception, data: Any, now: datetime) -> Handled | None:
     """Parse one update and store it (the worker processes it); None when it is ignored."""
-    parsed = parse_update(data, now)
+    return store_update(reception, parse_update(data, now))
+
+
+def store_update(reception: Reception, parsed: InboundMessage | Ignored) -> Handled | None:
+    """Store a parsed update (the worker processes it); None when it is ignored."""
     if isinstance(parsed, Ignored):
         log.info("telegram: ignoring update %s: %s", parsed.update_id, parsed.reason)
         return None
@@ -142,13 +151,16 @@ def telegram_webhook() -> Response:
         log.warning("telegram: webhook call with a missing or wrong secret token")
         return _plain("forbidden", 403)
     try:
-        data = json.loads(request.get_data(cache=False))
-        receive_update(reception(), data, clock.now())
+        parsed = parse_update(json.loads(request.get_data(cache=False)), clock.now())
     except (ValueError, RecursionError) as exc:
-        # MalformedUpdate, and json's own errors (invalid JSON, undecodable bytes, nesting).
+        # MalformedUpdate, and json's own errors (invalid JSON, undecodable bytes, nesting,
+        # an integer of more than 4300 digits).
         reason = str(exc) if isinstance(exc, MalformedUpdate) else "the body is not valid JSON"
         log.warning("telegram: rejecting a webhook call: %s", reason)
         return _plain(reason, 400)
+    # Outside the try: a failure to store is the server's (a 500 Telegram retries), not a
+    # malformed update (a UnicodeEncodeError is a ValueError, and used to pass for one).
+    store_update(reception(), parsed)
     return _plain("", 200)
 
 
@@ -171,10 +183,6 @@ def _start(inbound: InboundMessage, update_id: int, payload: str) -> InboundMess
 
 def _described(kind: str, words: str | None) -> str:
     return f"[{kind}] {words}" if words else f"[{kind}]"
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _plain(body: str, status: int) -> Response:

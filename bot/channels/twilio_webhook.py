@@ -5,6 +5,13 @@ Twilio computes over the URL it called. Behind a reverse proxy Flask sees anothe
 (http://127.0.0.1:8000/…) than the public one Twilio signed: set PUBLIC_URL to the
 external base (with any path prefix the app is mounted under) and it is used instead.
 Nothing here calls Twilio; replies wait in the outbox for the worker.
+
+Every field read is checked before it reaches the database (`webhook_fields`): a sid, an
+address or an error code that could not be stored as it is (NUL, a control character,
+too long…) refuses the request with a 400, as a missing one does. Twilio never sends
+such a value and does not resend a message refused with a 4xx: the refusal is logged
+and shows in Twilio's debugger. The body and the media count are only described, never
+refused.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from bot import clock
 from bot.channels.twilio import WHATSAPP_PREFIX, twilio_address_problem
+from bot.channels.webhook_fields import storable_identifier
 from bot.delivery import mark_address, record_status
 from bot.extensions import database, reception, settings
 from bot.inbound_text import clean_text
@@ -32,6 +40,9 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # The column sizes: a longer value is not something Twilio sends.
 _MAX_ADDRESS = 64
 _MAX_PROVIDER_ID = 64
+_MAX_ERROR_CODE = 16
+# Twilio delivers at most 10 media items with a message.
+_MAX_MEDIA = 10
 
 # Statuses Twilio reports that Relais tracks; others (accepted, scheduled, canceled…)
 # say nothing about delivery and are acknowledged without change.
@@ -79,15 +90,16 @@ def inbound() -> Response:
 def status() -> Response:
     """Record a delivery status; a failure that condemns the address marks it."""
     form = _verified_form()
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    sid = _identifier(form, ("MessageSid", "SmsSid"), _MAX_PROVIDER_ID)
     reported = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
-    if not sid or not reported:
+    if sid is None or not reported:
         raise Rejected(400, "MessageSid and MessageStatus are required")
+    # Refused rather than dropped or cut: a stored code decides what a failure means.
+    error_code = _identifier(form, ("ErrorCode",), _MAX_ERROR_CODE)
     tracked = _TRACKED_STATUSES.get(reported)
     if tracked is None:
-        log.info("twilio status %r for %s ignored", reported, sid)
+        log.info("twilio status %r for %s ignored", reported[:40], sid)
         return Response(status=204)
-    error_code = (form.get("ErrorCode") or "").strip() or None
     now = clock.now()
     with database().write() as session:
         message = record_status(
@@ -110,14 +122,14 @@ def status() -> Response:
 
 def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     """Turn Twilio's form fields into an InboundMessage; raise Rejected when unusable."""
-    sid = (form.get("MessageSid") or "").strip()
-    sender = (form.get("From") or "").strip()
-    if not sid or not sender:
+    sid = _identifier(form, ("MessageSid",), _MAX_PROVIDER_ID)
+    sender = _identifier(form, ("From",), len(WHATSAPP_PREFIX) + _MAX_ADDRESS)
+    if sid is None or sender is None:
         raise Rejected(400, "MessageSid and From are required")
     channel = _channel(sender)
     address = sender.removeprefix(WHATSAPP_PREFIX)
-    if not address or len(address) > _MAX_ADDRESS or len(sid) > _MAX_PROVIDER_ID:
-        raise Rejected(400, "From or MessageSid is malformed")
+    if not address or len(address) > _MAX_ADDRESS:
+        raise Rejected(400, "From is malformed")
     body = clean_text(form.get("Body") or "")
     kind, text = "text", body
     if not body.strip():
@@ -140,8 +152,13 @@ def _describe_media(form: MultiDict[str, str]) -> str:
     """ "[photo]", "[audio] [photo]"…: what came without text, one label per item."""
     raw = (form.get("NumMedia") or "0").strip()
     # A count Twilio sent garbled still means something arrived; never drop the message.
-    # isascii too: "¹" passes isdigit() but int() refuses it.
-    count = min(int(raw), 10) if raw.isascii() and raw.isdigit() else 1
+    # isascii too: "¹" passes isdigit() but int() refuses it. A count of more than three
+    # digits is not parsed (int() refuses over 4300): it is the most there can be.
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit()):
+        count = 1
+    else:
+        count = _MAX_MEDIA if len(digits) > 3 else min(int(digits or "0"), _MAX_MEDIA)
     labels = []
     for index in range(count):
         content_type = form.get(f"MediaContentType{index}") or ""
@@ -149,6 +166,22 @@ def _describe_media(form: MultiDict[str, str]) -> str:
     if not labels and form.get("Latitude") and form.get("Longitude"):
         labels.append("[location]")
     return " ".join(labels)
+
+
+def _identifier(form: MultiDict[str, str], names: tuple[str, ...], limit: int) -> str | None:
+    """The first of `names` given (not blank), stripped; None if none is; Rejected if unusable.
+
+    Unusable: it could not be stored as it is (see `webhook_fields.storable_identifier`).
+    """
+    for name in names:
+        raw = form.get(name) or ""
+        if not raw.strip():
+            continue
+        value = storable_identifier(raw, limit)
+        if value is None:
+            raise Rejected(400, f"{name} is malformed")
+        return value
+    return None
 
 
 def _channel(address: str) -> Channel:
