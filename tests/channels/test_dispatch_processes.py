@@ -38,7 +38,8 @@ def workers(
         "RELAIS_TELEGRAM_RATE": "10000",
         "RELAIS_TELEGRAM_PER_CHAT_RATE": "10000",
         "RELAIS_WORKER_POLL_SECONDS": "0.1",
-        "RELAIS_DISPATCH_LEASE_SECONDS": "5",
+        # The shortest lease allowed: longer than Telegram's slowest send (51 s).
+        "RELAIS_DISPATCH_LEASE_SECONDS": "52",
         "RELAIS_LOG_LEVEL": "WARNING",
     }
     processes: list[subprocess.Popen[bytes]] = []
@@ -63,9 +64,14 @@ def workers(
         process.wait(timeout=30)
 
 
-def _wait_for(fake: FakeTelegram, count: int, timeout: float) -> None:
+def _wait_for(
+    fake: FakeTelegram, count: int, timeout: float, workers: list[subprocess.Popen[bytes]]
+) -> None:
     deadline = time.monotonic() + timeout
     while len(fake.sent) < count and time.monotonic() < deadline:
+        # A worker that refused its settings exits at once: say so, rather than wait.
+        exited = [w.returncode for w in workers if w.poll() not in (None, -signal.SIGKILL)]
+        assert not exited, f"a worker exited with {exited}: run `relais worker` by hand"
         time.sleep(0.2)
 
 
@@ -86,7 +92,7 @@ def test_four_dispatchers_send_ten_thousand_rows_exactly_once(
     db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
 ) -> None:
     fill_outbox(db, PEOPLE, PER_PERSON)
-    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240)
+    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240, workers=workers)
     sent = Counter(message.text for message in fake_telegram.sent)
     assert len(sent) == PEOPLE * PER_PERSON
     assert set(sent.values()) == {1}
@@ -98,11 +104,11 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
     db: Database, fake_telegram: FakeTelegram, workers: list[subprocess.Popen[bytes]]
 ) -> None:
     fill_outbox(db, PEOPLE, PER_PERSON)
-    _wait_for(fake_telegram, 2000, timeout=120)
+    _wait_for(fake_telegram, 2000, timeout=120, workers=workers)
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait(timeout=10)
-    # The others take over its rows once its lease (5 s here) has expired.
-    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240)
+    # The others take over its rows once its lease (52 s here) has expired.
+    _wait_for(fake_telegram, PEOPLE * PER_PERSON, timeout=240, workers=workers)
     deadline = time.monotonic() + 30
     while _outbox_left(db) and time.monotonic() < deadline:
         time.sleep(0.2)
