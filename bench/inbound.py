@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/inbound.py --database sqlite
     .venv/bin/python bench/inbound.py --database postgresql+psycopg://postgres@127.0.0.1:5432/relais_bench
+    .venv/bin/python bench/inbound.py --database sqlite --encrypted   # as in production
 
 Both apps run under the same gunicorn settings (the Procfile's: 2 processes, 4 threads
 each): the minimal one (bench/minimal_app.py) only verifies the signature and answers
@@ -28,6 +29,7 @@ import tempfile
 import urllib.parse
 
 from common import FICTION_PREFIX, free_port, fresh_database, gunicorn
+from cryptography.fernet import Fernet
 from load import Result, build, paced, saturate
 from twilio.request_validator import RequestValidator
 
@@ -95,6 +97,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="set RELAIS_ENCRYPTION_KEYS, as in production: texts sealed with each person's key",
+    )
     args = parser.parse_args()
 
     common_env = {
@@ -104,10 +111,13 @@ def main() -> int:
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "RELAIS_LOG_LEVEL": "WARNING",
     }
+    if args.encrypted:
+        common_env["RELAIS_ENCRYPTION_KEYS"] = Fernet.generate_key().decode("ascii")
     minimal = best([run("minimal_app:app", common_env, args, None) for _ in range(args.rounds)])
     print(f"minimal Flask app             {minimal.describe()}")
 
     backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+    backend += " sealed" if args.encrypted else ""
     with tempfile.TemporaryDirectory() as folder:
         rounds = itertools.count()
 

@@ -363,12 +363,12 @@ def users() -> None:
     help="Read the password from this file instead of prompting.",
 )
 def users_create(email: str, role: str, password_file: Path | None) -> None:
-    """Create a dashboard account (the password is stored hashed)."""
+    """Create a dashboard account (the password is stored hashed).
+
+    The person must replace the password at their first login.
+    """
     settings = load_settings()
-    if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_file)
     database = Database(settings.database_url)
     try:
         require_current_schema(database)
@@ -384,7 +384,68 @@ def users_create(email: str, role: str, password_file: Path | None) -> None:
         ) from None
     finally:
         database.dispose()
-    click.echo(f"Created {role} account {user_email} (id {user_id}).")
+    click.echo(
+        f"Created {role} account {user_email} (id {user_id}); "
+        "they choose their own password at their first login."
+    )
+
+
+@users.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the new password from this file instead of prompting.",
+)
+def users_reset_password(email: str, password_file: Path | None) -> None:
+    """Give an account a new password, to be changed at its next login.
+
+    Its sessions end, and its login locks are lifted.
+    """
+    from sqlalchemy import delete, select
+
+    from bot import audit
+    from bot.accounts import normalise_email, set_password
+    from storage.models import LoginFailure, User
+
+    settings = load_settings()
+    password = _read_password(password_file)
+    database = Database(settings.database_url)
+    try:
+        require_current_schema(database)
+        with database.write() as session:
+            user = session.scalars(
+                select(User).where(User.email == normalise_email(email)).with_for_update()
+            ).one_or_none()
+            if user is None:
+                raise click.ClickException(f"no account for {normalise_email(email)}")
+            set_password(user, password, must_change=True)
+            session.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
+            audit.record(
+                session,
+                actor=CLI_ACTOR,
+                action=audit.USER_UPDATE,
+                target_type="user",
+                target_id=user.id,
+                detail={"new_password": True},
+            )
+            user_email = user.email
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    click.echo(
+        f"New password for {user_email}, to be changed at their next login; "
+        "their sessions are closed."
+    )
+
+
+def _read_password(password_file: Path | None) -> str:
+    """The password from `password_file`, or typed twice at a hidden prompt."""
+    if password_file is not None:
+        return password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
 
 
 @main.group()
@@ -427,7 +488,7 @@ def contacts_export(contact_id: int, output: Path | None) -> None:
 @click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
 def contacts_erase(contact_id: int, yes: bool) -> None:
     """Remove a person's personal data and message texts (anonymous counts stay)."""
-    from bot import privacy
+    from bot import envelope, privacy
 
     if not yes:
         click.confirm(
@@ -440,6 +501,8 @@ def contacts_erase(contact_id: int, yes: bool) -> None:
         require_current_schema(database)
         with database.write() as session:
             erased = privacy.erase_contact(session, contact_id, actor=CLI_ACTOR, now=clock.now())
+        if not erased.already_erased:
+            envelope.scrub(database)
     except privacy.ContactNotFound as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -510,7 +573,9 @@ def keys_reencrypt() -> None:
         database.dispose()
     click.echo(
         f"{sum(report.sealed.values())} unencrypted value(s) sealed, "
-        f"{sum(report.rotated.values())} moved to the newest key; "
+        f"{sum(report.rotated.values())} moved to the newest key, "
+        f"{sum(report.personal.values())} put under their person's own key "
+        f"({report.keys_given} person key(s) made); "
         "every stored text now opens with the first key alone."
     )
 

@@ -14,11 +14,12 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, column, delete, insert, select, text, update
 
-from storage.models import Contact, ContactAddress, Message
+from storage.models import Contact, ContactAddress, Message, PersonKey
 
 _messages = cast(Table, Message.__table__)
 _contacts = cast(Table, Contact.__table__)
 _addresses = cast(Table, ContactAddress.__table__)
+_keys = cast(Table, PersonKey.__table__)
 
 STORE_FROM_KNOWN_ADDRESS = (
     text(
@@ -40,6 +41,42 @@ STORE_FROM_KNOWN_ADDRESS = (
         bindparam("created_at", type_=_messages.c.created_at.type),
     )
     .columns(column("id"), column("contact_id"))
+)
+
+# The same, the text sealed with the person's data key (bot.envelope): stored only if
+# that key is still the person's, so a key remembered by this process from before an
+# erasure never seals a message of someone new at the same address.
+STORE_WITH_KEY = (
+    text(
+        """
+        INSERT INTO messages
+            (contact_id, address_id, direction, channel, provider_id, kind, text, status,
+             created_at)
+        SELECT a.contact_id, a.id, 'in', a.channel, :provider_id, :kind, :text, 'received',
+               :created_at
+        FROM contact_addresses AS a JOIN contacts AS c ON c.id = a.contact_id
+        WHERE a.channel = :channel AND a.address = :address AND c.key_id = :key_id
+        ON CONFLICT (channel, direction, provider_id) DO NOTHING
+        RETURNING id, contact_id
+        """
+    )
+    .bindparams(
+        bindparam("text", type_=_messages.c.text.type),
+        bindparam("created_at", type_=_messages.c.created_at.type),
+    )
+    .columns(column("id"), column("contact_id"))
+)
+
+# The data key of the person behind an address (none for someone known from before keys
+# per person, until `relais keys reencrypt`).
+FIND_ADDRESS_KEY = (
+    select(ContactAddress.contact_id, Contact.key_id, PersonKey.sealed)
+    .join(Contact, Contact.id == ContactAddress.contact_id)
+    .outerjoin(PersonKey, PersonKey.id == Contact.key_id)
+    .where(
+        ContactAddress.channel == bindparam("channel"),
+        ContactAddress.address == bindparam("address"),
+    )
 )
 
 # Who wrote: the address, and the person it belongs to (when the statement above did not
@@ -64,9 +101,13 @@ SET_LANGUAGE_HINT = (
 # Someone new: the person, then their address — unless another transaction added the
 # same address a moment ago (their first two messages together), when this one adds
 # nothing and returns no row.
+ADD_KEY = insert(_keys).values(
+    id=bindparam("id"), sealed=bindparam("sealed"), created_at=bindparam("created_at")
+)
 ADD_CONTACT = (
     insert(_contacts)
     .values(
+        key_id=bindparam("key_id"),
         created_at=bindparam("created_at"),
         fields=bindparam("fields"),
         language_hint=bindparam("language_hint"),
@@ -87,3 +128,4 @@ ADD_ADDRESS = (
     .columns(column("id"))
 )
 REMOVE_CONTACT = delete(_contacts).where(_contacts.c.id == bindparam("contact_id"))
+REMOVE_KEY = delete(_keys).where(_keys.c.id == bindparam("key_id"))

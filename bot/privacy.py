@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, envelope
 from bot.config import Settings
 from bot.conversation import FIRST_CONTACT_FLOW
 from bot.worker import Task
@@ -196,6 +196,9 @@ def erase_contact(
     contact.referral_source = None
     contact.timezone = None
     contact.erased_at = now
+    # What is left of them elsewhere (old row versions, WAL, backups) was sealed with
+    # their own key: without it, it no longer opens (scrub() then clears the key's traces).
+    envelope.destroy(session, contact)
     audit.record(
         session,
         actor=actor,
@@ -361,6 +364,8 @@ def purge(
             .execution_options(synchronize_session=False)
         )
         removed = int(getattr(result, "rowcount", 0) or 0)
+    # Daily, whoever erased people since (the DELETE keyword does not wait for it).
+    envelope.scrub(database)
     if erased or removed:
         log.info("retention: %d contact(s) erased, %d audit entries deleted", erased, removed)
     return Purged(contacts=erased, audit_entries=removed)

@@ -12,20 +12,25 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable
 from sqlalchemy.orm import Session
 
-from bot import inbound_sql
+from bot import envelope, inbound_sql
 from storage.db import Database
 from storage.models import (
     Channel,
     ContactAddress,
     Message,
 )
+from storage.types import Owned
 
 log = logging.getLogger(__name__)
+
+# Addresses whose data key a web process keeps in memory (a few hundred bytes each).
+ADDRESS_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class Reception:
         self.database = database
         # Rung after a message is stored: in `relais serve`, it wakes the worker thread.
         self.on_received = on_received
+        # The data key of each address that wrote lately (bot.envelope), so that a known
+        # sender's message is stored, sealed with their key, in one statement.
+        self._keys: envelope.Remembered[tuple[str, str], envelope.DataKey] = envelope.Remembered(
+            ADDRESS_KEYS
+        )
 
     def receive(self, inbound: InboundMessage) -> Handled:
         """Store the message, nothing more: what a webhook does before answering.
@@ -94,13 +104,7 @@ class Reception:
             "created_at": inbound.received_at,
         }
         # Someone who wrote before: one statement, its own transaction.
-        stored = self.database.execute_alone(
-            inbound_sql.STORE_FROM_KNOWN_ADDRESS,
-            values,
-            # Run again after a lost connection only when the provider id makes a second
-            # run store nothing if the first did (a message without one would be doubled).
-            replay_safe=inbound.provider_id is not None,
-        )
+        stored = self._store_known(inbound, values)
         if stored:
             message_id, contact_id = stored[0]
             if inbound.language_hint:
@@ -119,13 +123,53 @@ class Reception:
             replay_safe=inbound.provider_id is not None,
         )
 
+    def _store_known(self, inbound: InboundMessage, values: Mapping[str, object]) -> list[Any]:
+        """Store the message of someone who wrote before; no row if they did not (or if
+        the provider id was seen before)."""
+        # Run again after a lost connection only when the provider id makes a second run
+        # store nothing if the first did (a message without one would be doubled).
+        replay_safe = inbound.provider_id is not None
+        if not envelope.enabled():
+            return self.database.execute_alone(
+                inbound_sql.STORE_FROM_KNOWN_ADDRESS, values, replay_safe=replay_safe
+            )
+        address = (inbound.channel, inbound.address)
+        key = self._keys.get(address)
+        if key is None:
+            found = self.database.execute_alone(
+                inbound_sql.FIND_ADDRESS_KEY, values, replay_safe=True
+            )
+            if not found:
+                return []  # someone new
+            key = self._remember(address, found[0])
+        statement, sealed = _sealed(values, key)
+        stored = self.database.execute_alone(statement, sealed, replay_safe=replay_safe)
+        if not stored:
+            # A retry, or the person was erased since their key was remembered: the
+            # transaction below tells which.
+            self._keys.drop(address)
+        return stored
+
+    def _remember(self, address: tuple[str, str], found: Any) -> envelope.DataKey | None:
+        """The key of the person found at `address` (kept for next time), if they have one."""
+        if found.key_id is None:
+            return None
+        key = envelope.opened(found.key_id, found.sealed)
+        self._keys.put(address, key)
+        return key
+
     def _receive_new(
         self, connection: Connection, inbound: InboundMessage, values: Mapping[str, object]
     ) -> Handled:
         key = {"channel": inbound.channel, "address": inbound.address}
         if connection.execute(inbound_sql.FIND_ADDRESS, key).first() is None:
             self._add_address(connection, inbound)
-        row = connection.execute(inbound_sql.STORE_FROM_KNOWN_ADDRESS, values).first()
+        data_key = None
+        if envelope.enabled():
+            found = connection.execute(inbound_sql.FIND_ADDRESS_KEY, key).one()
+            data_key = self._remember((inbound.channel, inbound.address), found)
+        statement, sealed = _sealed(values, data_key)
+        row = connection.execute(statement, sealed).first()
         if row is not None:
             return Handled(contact_id=row.contact_id, message_id=row.id)
         # The address was there and the provider id too: Twilio or Telegram retried.
@@ -150,9 +194,11 @@ class Reception:
         add the same address first: ours then adds nothing, the person we added is removed,
         and the one already there is used.
         """
+        key_id = envelope.add_key(connection, inbound_sql.ADD_KEY)
         contact_id = connection.execute(
             inbound_sql.ADD_CONTACT,
             {
+                "key_id": key_id,
                 "created_at": inbound.received_at,
                 "fields": {},
                 "language_hint": (inbound.language_hint or None) and inbound.language_hint[:16],
@@ -167,4 +213,20 @@ class Reception:
         if added is not None:
             return int(added)
         connection.execute(inbound_sql.REMOVE_CONTACT, {"contact_id": contact_id})
+        if key_id is not None:
+            connection.execute(inbound_sql.REMOVE_KEY, {"key_id": key_id})
         return int(connection.execute(inbound_sql.FIND_ADDRESS, key).one().id)
+
+
+def _sealed(
+    values: Mapping[str, object], key: envelope.DataKey | None
+) -> tuple[Executable, Mapping[str, object]]:
+    """The store statement and its values: the text sealed with the person's key, or
+    (someone without one yet) with the master keys."""
+    if key is None:
+        return inbound_sql.STORE_FROM_KNOWN_ADDRESS, values
+    return inbound_sql.STORE_WITH_KEY, {
+        **values,
+        "text": Owned(str(values["text"]), key),
+        "key_id": key.id,
+    }

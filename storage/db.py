@@ -41,6 +41,18 @@ RECONNECT_DELAYS = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 4.0)
 T = TypeVar("T")
 
 
+# Each engine's dialect is its own object: a value read through it names its database
+# (bot.envelope loads a person's data key from the database the value came from).
+# Both references are weak: the registry keeps no database or engine alive.
+_by_dialect: weakref.WeakKeyDictionary[Any, weakref.ref[Database]] = weakref.WeakKeyDictionary()
+
+
+def database_of(dialect: Any) -> Database | None:
+    """The Database whose engine has this dialect, while it exists."""
+    reference = _by_dialect.get(dialect)
+    return reference() if reference is not None else None
+
+
 def lost_connection(error: BaseException) -> bool:
     """The error says the connection is gone (SQLAlchemy has invalidated it)."""
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
@@ -64,6 +76,7 @@ class Database:
         # Every thread's own connection, so that dispose() closes them too.
         self._owned: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._owned_lock = threading.Lock()
+        _by_dialect[self.engine.dialect] = weakref.ref(self)
 
     @property
     def is_sqlite(self) -> bool:
@@ -210,6 +223,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten with zeros, not left in free pages: an erased
+        # person's data key must not stay readable in the file.
+        cursor.execute("PRAGMA secure_delete = ON")
     finally:
         cursor.close()
 

@@ -130,12 +130,37 @@ def _enum_column(kind: type[enum.StrEnum], default: enum.StrEnum | None = None) 
     return mapped_column(String(max(length, 12)), default=default, nullable=default is None)
 
 
+class PersonKey(Base):
+    """One person's data key, sealed by the master keys (RELAIS_ENCRYPTION_KEYS).
+
+    Everything sealed about the person is sealed with this key (envelope encryption);
+    erasure deletes the row, after which no copy of their data left in old database
+    pages, WAL files or backups can be opened with the live keys. Rotating the master
+    keys re-seals these rows only. The id is random: it names the key in each value
+    (`enc:v2:<id>:...`) without saying whose it is.
+    """
+
+    __tablename__ = "person_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # A Fernet key, sealed by the master keyring like any other sealed value.
+    sealed: Mapped[str] = mapped_column(EncryptedText())
+    created_at: Mapped[datetime]
+
+
 class Contact(Base):
     """A person who texts the association, whatever their channels."""
 
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The person's data key; None while no master key is configured (values are kept
+    # `plain:`), for people created before keys per person existed (until `relais keys
+    # reencrypt`), and once they are erased.
+    key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("person_keys.id", ondelete="SET NULL"), index=True
+    )
+    key: Mapped[PersonKey | None] = relationship()
     # The language the person chose; None until they choose (the hint and default apply).
     language: Mapped[str | None] = mapped_column(String(8))
     language_hint: Mapped[str | None] = mapped_column(String(16))
@@ -286,10 +311,29 @@ class User(Base):
     # Where on-call alerts go (an address on the SMS or Telegram channel), if on call.
     on_call_channel: Mapped[str | None] = mapped_column(String(12))
     on_call_address: Mapped[str | None] = mapped_column(String(64))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
+    # Kept in every session cookie and compared at each request: raising it ends every
+    # session of the account (logout, password change, deactivation, "log out everywhere").
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    # A password a supervisor (or `relais users create`) chose: the person must replace
+    # it before any dashboard page opens.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """Wrong passwords in a row for one account from one client address (an IPv4
+    address or an IPv6 /64): a lock here never shuts the account for other addresses."""
+
+    __tablename__ = "login_failures"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Case(Base):

@@ -60,10 +60,18 @@ class LiveServer:
 def make_account(
     database: Database, email: str, password: str, role: Role, name: str
 ) -> Credentials:
-    """Create an active account and return how to log in with it."""
+    """Create an active account, its password already the person's own, and return how
+    to log in with it."""
     with database.write() as session:
-        user = create_user(session, email, password, role, actor="test")
-        user.display_name = name
+        user = create_user(
+            session,
+            email,
+            password,
+            role,
+            actor="test",
+            display_name=name,
+            must_change_password=False,
+        )
         return Credentials(id=user.id, email=user.email, password=password, name=name)
 
 

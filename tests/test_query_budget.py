@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import event, select
 
 from bot import clock
 from bot.conversation import ConversationService
+from bot.crypto import bind_keys
 from bot.extensions import relais
 from bot.reception import InboundMessage
 from storage.db import Database
@@ -26,6 +28,8 @@ RETRIED_BUDGET = 5
 # the hooks (safety, flood, commands, a danger case waiting for a worker), the held-case
 # check, the run, its replies.
 PROCESS_BUDGET = 19
+# With a data key per person (bot.envelope): finding the key, once per transaction.
+KEY_LOOKUPS = 1
 
 
 @contextmanager
@@ -75,3 +79,24 @@ def test_a_retried_webhook_costs_a_few_statements_and_changes_nothing(app: Flask
     with service.database.read() as session:
         inbound = session.scalars(select(Message).where(Message.direction == "in")).all()
     assert [message.provider_id for message in inbound] == ["SM1"]
+
+
+def test_with_a_data_key_per_person_the_budget_holds(app: Flask) -> None:
+    # In production everything is sealed with the person's key: finding it costs at most
+    # one statement per transaction that writes about them, not one per flush.
+    bind_keys((Fernet.generate_key().decode(),))
+    try:
+        service: ConversationService = relais(app).conversations
+        for n, text in enumerate(["Bonjour", "1", "oui"]):
+            service.handle(_message(text, f"SM{n}"))
+        with counting(service.database) as received:
+            stored = service.receive(_message("4", "SM9"))
+        assert stored.message_id is not None
+        with counting(service.database) as processed:
+            handled = service.process(stored.message_id)
+    finally:
+        bind_keys(())
+
+    assert handled.replies
+    assert received == RECEIVE_STATEMENTS
+    assert len(processed) <= PROCESS_BUDGET + KEY_LOOKUPS, processed

@@ -39,7 +39,17 @@ from flask import Flask
 from flask_babel import Babel, get_locale  # type: ignore[import-untyped, unused-ignore]
 from flask_login import current_user  # type: ignore[import-untyped, unused-ignore]
 
-from bot.dashboard import accounts, audit_log, auth, cases, contacts, home, privacy, queue
+from bot.dashboard import (
+    accounts,
+    audit_log,
+    auth,
+    cases,
+    contacts,
+    home,
+    password,
+    privacy,
+    queue,
+)
 from bot.dashboard import checkins as _checkins  # noqa: F401 - routes and checkins_card()
 from bot.dashboard import simulator as _simulator  # noqa: F401 - /simulator
 from bot.dashboard.access import Account, login_manager, login_required, supervisor_required
@@ -54,7 +64,7 @@ from bot.extensions import relais
 from bot.i18n import language_name
 
 # The view modules register their routes on the blueprints when imported.
-_VIEWS = (accounts, audit_log, cases, contacts, home, privacy, queue)
+_VIEWS = (accounts, audit_log, cases, contacts, home, password, privacy, queue)
 
 __all__ = [
     "Account",

@@ -45,8 +45,14 @@ class Account:
     email: str
     display_name: str | None
     role: str
-    # Changes with the password: a new password ends every session opened with the old.
+    # Kept in the session and compared at each request: raising the account's version
+    # (logout, deactivation, a new password, "log out everywhere") ends its sessions.
+    session_version: int = field(repr=False, compare=False)
+    # Changes with the password: a new password ends every session opened with the old,
+    # even one changed behind the application's back.
     password_stamp: str = field(repr=False, compare=False)
+    # Someone else chose the password: no page opens until the person chooses their own.
+    must_change_password: bool = field(default=False, compare=False)
 
     is_authenticated = True
     is_active = True
@@ -60,12 +66,15 @@ class Account:
             email=user.email,
             display_name=user.display_name,
             role=user.role,
+            session_version=user.session_version,
             password_stamp=password_stamp(user.password_hash),
+            must_change_password=user.must_change_password,
         )
 
     def get_id(self) -> str:
-        """What Flask-Login keeps in the session: the account and its password stamp."""
-        return f"{self.id}:{self.password_stamp}"
+        """What Flask-Login keeps in the session: the account, its session version and
+        its password stamp."""
+        return f"{self.id}:{self.session_version}:{self.password_stamp}"
 
     @property
     def name(self) -> str:
@@ -79,15 +88,18 @@ class Account:
 
 @login_manager.user_loader  # type: ignore[untyped-decorator, unused-ignore]
 def load_account(session_id: str) -> Account | None:
-    """The account behind a session; a deactivated account is signed out at once."""
-    user_id, _sep, stamp = session_id.partition(":")
-    if not user_id.isdigit():
+    """The account behind a session, or None (the visitor must log in again) when the
+    account is deactivated or its sessions were ended since this one began."""
+    user_id, version, stamp = [*session_id.split(":"), "", ""][:3]
+    if not user_id.isdigit() or not version.isdigit():
         return None
     with database().read() as session:
         user = session.scalar(select(User).where(User.id == int(user_id), User.active))
         if user is None:
             return None
         account = Account.of(user)
+    if account.session_version != int(version):
+        return None
     return account if hmac.compare_digest(account.password_stamp, stamp) else None
 
 

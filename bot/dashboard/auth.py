@@ -23,6 +23,7 @@ from flask_login import (  # type: ignore[import-untyped, unused-ignore]
 )
 
 from bot import audit
+from bot.accounts import end_sessions_of
 from bot.dashboard.access import Account, signed_in
 from bot.dashboard.errors import register_error_pages
 from bot.dashboard.forms import LoginForm
@@ -87,9 +88,14 @@ def login() -> ResponseReturnValue:
 @blueprint.post("/logout")
 @login_required  # type: ignore[untyped-decorator, unused-ignore]
 def logout() -> ResponseReturnValue:
-    """Sign out, leaving a trace in the audit log."""
+    """Sign out everywhere, leaving a trace in the audit log.
+
+    The account's session version goes up, so this cookie, or a copy of it, no longer
+    opens anything; the account's sessions on other devices end with it.
+    """
     account = signed_in()
     with database().write() as db_session:
+        end_sessions_of(db_session, account.id)
         audit.record(
             db_session,
             actor=account,

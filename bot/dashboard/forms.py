@@ -15,6 +15,7 @@ from wtforms import (  # type: ignore[import-untyped, unused-ignore]
 )
 from wtforms.validators import (  # type: ignore[import-untyped, unused-ignore]
     DataRequired,
+    EqualTo,
     Length,
     Optional,
     Regexp,
@@ -53,6 +54,38 @@ ACTION_LABELS: dict[str, Any] = {
     audit.CONTACT_ERASE: _l("Contact data erased"),
     audit.CHECKIN_ENROLMENT: _l("Check-in enrolment changed"),
 }
+
+
+def new_password_field(label: Any, required: Any, description: Any = None) -> Any:
+    """A field for a password being chosen: its length is checked here, its strength
+    by bot.accounts (which knows whose password it is)."""
+    return PasswordField(
+        label,
+        description=description,
+        validators=[
+            DataRequired(message=required),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l(
+                    "Use between %(min)d and %(max)d characters.",
+                    min=MIN_PASSWORD_LENGTH,
+                    max=MAX_PASSWORD_LENGTH,
+                ),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+
+
+def weak_password_message() -> str:
+    """What a person reads when bot.accounts finds their new password easy to guess."""
+    return str(
+        _l(
+            "This password is too easy to guess. Avoid common passwords, repeats, sequences"
+            " and names (yours included): a few unusual words in a row make a good one."
+        )
+    )
 
 
 def action_choices() -> list[tuple[str, Any]]:
@@ -100,26 +133,14 @@ class NewAccountForm(FlaskForm):  # type: ignore[misc]
         render_kw={"autocomplete": "off"},
     )
     role = SelectField(_l("Role"), choices=role_choices, default=Role.WORKER.value)
-    password = PasswordField(
+    password = new_password_field(
         _l("Initial password"),
-        description=_l(
-            "At least %(min)d characters. Give it to the person by another channel than"
-            " their e-mail.",
+        _l("Enter an initial password."),
+        _l(
+            "At least %(min)d characters, hard to guess. Give it to the person by another"
+            " channel than their e-mail: they will choose their own at their first login.",
             min=MIN_PASSWORD_LENGTH,
         ),
-        validators=[
-            DataRequired(message=_l("Enter an initial password.")),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=_l(
-                    "Use between %(min)d and %(max)d characters.",
-                    min=MIN_PASSWORD_LENGTH,
-                    max=MAX_PASSWORD_LENGTH,
-                ),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
     )
 
 
@@ -132,21 +153,46 @@ class RoleForm(FlaskForm):  # type: ignore[misc]
 class ReactivateForm(FlaskForm):  # type: ignore[misc]
     """Reactivate an account with a new password, which also ends its old sessions."""
 
-    password = PasswordField(
-        _l("New password"),
+    password = new_password_field(
+        _l("New password"), _l("Enter a new password to reactivate the account.")
+    )
+
+
+class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
+    """A supervisor gives an account a new password, to be changed at the next login."""
+
+    password = new_password_field(
+        _l("New password"), _l("Enter a new password to reset the account's password.")
+    )
+
+
+class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+    """A worker replaces their own password: the current one, then the new one twice."""
+
+    current = PasswordField(
+        _l("Current password"),
         validators=[
-            DataRequired(message=_l("Enter a new password to reactivate the account.")),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=_l(
-                    "Use between %(min)d and %(max)d characters.",
-                    min=MIN_PASSWORD_LENGTH,
-                    max=MAX_PASSWORD_LENGTH,
-                ),
-            ),
+            DataRequired(message=_l("Enter your current password.")),
+            Length(max=MAX_PASSWORD_LENGTH),
         ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = new_password_field(
+        _l("New password"),
+        _l("Enter a new password."),
+        _l(
+            "At least %(min)d characters, hard to guess: a few unusual words in a row"
+            " make a good one. Not your name, nor a common password.",
+            min=MIN_PASSWORD_LENGTH,
+        ),
+    )
+    confirm = PasswordField(
+        _l("New password, again"),
+        validators=[
+            DataRequired(message=_l("Enter the new password a second time.")),
+            EqualTo("new", message=_l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
     )
 
 

@@ -43,7 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "dashboard.accounts",
         _l("Accounts"),
-        _l("Create accounts, change roles, deactivate or reactivate them."),
+        _l("Create accounts, change roles, reset passwords, deactivate or reactivate them."),
         supervisors_only=True,
     ),
     NavItem(
@@ -51,6 +51,11 @@ NAV: tuple[NavItem, ...] = (
         _l("Audit log"),
         _l("Who did what and when: logins, account changes, files viewed."),
         supervisors_only=True,
+    ),
+    NavItem(
+        "dashboard.change_password",
+        _l("My password"),
+        _l("Change your own password."),
     ),
 )
 
@@ -66,8 +71,11 @@ class NavLink:
 
 
 def nav_links(account: Account | None) -> list[NavLink]:
-    """The items this account may open, with the current page marked."""
-    if account is None:
+    """The items this account may open, with the current page marked.
+
+    None while the password must change: no other page opens until then.
+    """
+    if account is None or account.must_change_password:
         return []
     return [
         NavLink(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from wtforms import StringField  # type: ignore[import-untyped, unused-ignore]
 from wtforms.validators import DataRequired  # type: ignore[import-untyped, unused-ignore]
 
-from bot import clock, privacy
+from bot import clock, envelope, privacy
 from bot.dashboard.access import signed_in, supervisor_required
 from bot.dashboard.blueprint import blueprint
 from bot.dashboard.i18n import _, _l
@@ -73,6 +73,7 @@ def contact_erase(contact_id: int) -> ResponseReturnValue:
                     )
                 except privacy.ContactNotFound:
                     abort(404)
+            envelope.scrub(database())
             flash(_("Contact %(id)d was erased.", id=contact_id), "success")
             return redirect(url_for(".contact_erase", contact_id=contact_id))
     with database().read() as session:

@@ -8,7 +8,7 @@ A blueprint for workers opts in with `secure_blueprint` (the simulator does too)
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user  # type: ignore[import-untyped, unused-ignore]
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped, unused-ignore]
@@ -16,6 +16,9 @@ from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped, unused-ig
 from bot.dashboard.access import login_manager
 
 csrf = CSRFProtect()
+
+# Where a person whose password someone else chose is sent until they choose their own.
+CHANGE_PASSWORD_ENDPOINT = "dashboard.change_password"  # noqa: S105 - an endpoint name
 
 # Pages show personal data: never cached, never framed, no third-party anything.
 # Referrer-Policy keeps same-origin referrers: Flask-WTF checks them on HTTPS posts.
@@ -32,14 +35,22 @@ SECURITY_HEADERS = {
 
 
 def secure_blueprint(blueprint: Blueprint, *, login: bool = True) -> None:
-    """Check CSRF tokens on every unsafe request, require a login unless `login` is false."""
+    """Check CSRF tokens on every unsafe request, require a login unless `login` is false.
+
+    Behind the login, a person whose password must change gets the page that changes it,
+    whatever they asked for (logging out, in the `auth` blueprint, stays open).
+    """
 
     def check() -> ResponseReturnValue | None:
         if current_app.config["WTF_CSRF_ENABLED"]:
             csrf.protect()
-        if login and not _is_static() and not current_user.is_authenticated:
+        if not login or _is_static():
+            return None
+        if not current_user.is_authenticated:
             response: ResponseReturnValue = login_manager.unauthorized()
             return response
+        if current_user.must_change_password and request.endpoint != CHANGE_PASSWORD_ENDPOINT:
+            return redirect(url_for(CHANGE_PASSWORD_ENDPOINT))
         return None
 
     blueprint.before_request(check)

@@ -1,17 +1,27 @@
-"""How login attempts are slowed: per account in the database, per client IP in memory."""
+"""How login attempts are slowed: per account and client address in the database, per
+client address in memory.
+
+A lock never applies to the whole account: whoever fails from their address locks the
+account for that address only, so a stranger cannot keep a worker out.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import deque
 from datetime import datetime, timedelta
 
 from flask import current_app
 
-# An account locks after its fifth wrong password in a row, for 1 s, then 2, 4, 8…
-# up to 15 minutes: a forgetful worker barely notices, a guesser gets a few tries an hour.
+# An account locks for one client address after its fifth wrong password in a row from
+# there, for 1 s, then 2, 4, 8… up to 15 minutes: a forgetful worker barely notices, a
+# guesser gets a few tries an hour.
 FREE_FAILURES = 4
 MAX_LOCK = timedelta(minutes=15)
+# Failures older than this are forgotten: the count starts again, and the rows go.
+FAILURE_MEMORY = timedelta(days=1)
+UNKNOWN_CLIENT = "unknown"
 
 DEFAULT_IP_FAILURES = 20
 DEFAULT_IP_WINDOW = timedelta(minutes=15)
@@ -27,11 +37,32 @@ def lock_delay(failures: int) -> timedelta | None:
     return min(timedelta(seconds=2 ** min(exponent, 10)), MAX_LOCK)
 
 
+def client_key(ip: str | None) -> str:
+    """Who is trying, as locks and throttles count: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 subscriber usually holds a whole /64: counting single addresses would let
+    them change address at each try.
+    """
+    if not ip:
+        return UNKNOWN_CLIENT
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return UNKNOWN_CLIENT
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 class IpThrottle:
-    """Refuses logins from a client after `limit` failures within `window`; thread-safe.
+    """Refuses logins from a client after `limit` failures within `window`, whatever the
+    accounts tried; thread-safe. Clients are named by `client_key`.
 
     In process memory on purpose: it shields the database and the scrypt work from one
-    noisy client; the per-account lock, in the database, is what stops guessing.
+    noisy client; the lock per account and client, in the database, is what stops
+    guessing one account's password.
     """
 
     _MAX_CLIENTS = 10_000

@@ -40,8 +40,15 @@ class Staff:
 def staff(database: Database, email: str, name: str, role: Role = Role.WORKER) -> Staff:
     """Create an active account."""
     with database.write() as session:
-        user = create_user(session, email, "a long test password", role, actor="test")
-        user.display_name = name
+        user = create_user(
+            session,
+            email,
+            "a long test password",
+            role,
+            actor="test",
+            display_name=name,
+            must_change_password=False,
+        )
         return Staff(user.id, user.email, name, role == Role.SUPERVISOR)
 
 

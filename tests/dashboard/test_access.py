@@ -31,7 +31,13 @@ def test_a_worker_cannot_open_supervisor_pages(
 
 @pytest.mark.parametrize(
     "path",
-    ["/queue/accounts", "/queue/accounts/{id}/role", "/queue/accounts/{id}/deactivate"],
+    [
+        "/queue/accounts",
+        "/queue/accounts/{id}/role",
+        "/queue/accounts/{id}/deactivate",
+        "/queue/accounts/{id}/password",
+        "/queue/accounts/{id}/logout",
+    ],
 )
 def test_a_worker_cannot_post_to_supervisor_pages(
     client: FlaskClient, worker: Credentials, supervisor: Credentials, path: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -9,7 +11,7 @@ from sqlalchemy import select
 
 from bot.accounts import verify_password
 from storage.db import Database
-from storage.models import AuditEntry, User
+from storage.models import AuditEntry, LoginFailure, User
 from tests.browser import Credentials
 from tests.dashboard.client import csrf_token, log_in, text
 
@@ -163,13 +165,24 @@ def test_changing_an_unknown_account_is_a_404(signed_in: FlaskClient) -> None:
     assert "Page introuvable" in text(response)
 
 
-def test_reactivating_clears_a_login_lock(
+def test_reactivating_clears_the_login_locks(
     signed_in: FlaskClient, worker: Credentials, db: Database
 ) -> None:
+    now = datetime.now(UTC)
     with db.write() as session:
         user = session.get(User, worker.id)
         assert user is not None
-        user.active, user.failed_logins = False, 12
+        user.active = False
+        session.add(
+            LoginFailure(
+                user_id=worker.id,
+                client="203.0.113.9",
+                failures=12,
+                locked_until=now + timedelta(minutes=15),
+                last_failure_at=now,
+            )
+        )
     new_password = {f"account-{worker.id}-password": "a brand new password"}
     _post(signed_in, f"/queue/accounts/{worker.id}/reactivate", new_password)
-    assert _user(db, worker.email).failed_logins == 0
+    with db.read() as session:
+        assert session.scalars(select(LoginFailure)).all() == []

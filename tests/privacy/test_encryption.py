@@ -20,6 +20,7 @@ from storage.types import KeyMissingError
 
 from .conftest import CHECKIN_WORDS, NOTE, new_key, person_with_history, raw_dump, raw_values
 
+# Sealed with each person's own data key.
 SEALED_COLUMNS = {
     "contacts.display_name",
     "contacts.fields",
@@ -57,7 +58,9 @@ def _read_everything(database: Database, contact_id: int) -> Stored:
 
 
 def test_the_sealed_columns_are_the_ones_that_hold_what_people_say() -> None:
-    assert {f"{t.name}.{c.name}" for t, c in encrypted_columns()} == SEALED_COLUMNS
+    # And the people's data keys, sealed by the master keys.
+    expected = SEALED_COLUMNS | {"person_keys.sealed"}
+    assert {f"{t.name}.{c.name}" for t, c in encrypted_columns()} == expected
 
 
 def test_with_a_key_raw_rows_hold_no_message_text_note_or_answer_in_clear(
@@ -73,7 +76,10 @@ def test_with_a_key_raw_rows_hold_no_message_text_note_or_answer_in_clear(
         table, column = name.split(".")
         values = raw_values(database, table, column)
         assert values, f"nothing stored in {name}: the test proves nothing"
-        assert all(value.startswith("enc:v1:") for value in values), name
+        assert all(value.startswith("enc:v2:") for value in values), (name, values)
+    assert all(
+        value.startswith("enc:v1:") for value in raw_values(database, "person_keys", "sealed")
+    )
     # And the application reads it all back.
     stored = _read_everything(database, person.contact_id)
     assert stored.display_name == "Nadia"
@@ -126,13 +132,14 @@ def test_a_dropped_key_is_named_as_the_reason_rows_cannot_be_read(keyed_app: Fla
         _read_everything(database, person.contact_id)
 
 
-def test_keys_reencrypt_moves_everything_to_the_newest_key_so_the_old_one_can_go(
+def test_keys_reencrypt_reseals_the_data_keys_so_the_old_master_key_can_go(
     keyed_app: Flask, key: str, database_url: str
 ) -> None:
     database = relais(keyed_app).database
     person = person_with_history(relais(keyed_app).conversations)
     before = _read_everything(database, person.contact_id)
-    sealed_before = set(raw_values(database, "messages", "text"))
+    texts_before = set(raw_values(database, "messages", "text"))
+    keys_before = set(raw_values(database, "person_keys", "sealed"))
     newest = new_key()
 
     result = CliRunner(
@@ -141,17 +148,20 @@ def test_keys_reencrypt_moves_everything_to_the_newest_key_so_the_old_one_can_go
 
     assert result.exit_code == 0, result.output
     assert "0 unencrypted value(s) sealed" in result.output
-    after = set(raw_values(database, "messages", "text"))
-    assert not after & sealed_before
-    token = next(iter(after)).removeprefix("enc:v1:")
+    # The data keys are sealed anew; what they seal is not rewritten.
+    keys_after = set(raw_values(database, "person_keys", "sealed"))
+    assert keys_after
+    assert not keys_after & keys_before
+    token = next(iter(keys_after)).removeprefix("enc:v1:")
     Fernet(newest.encode()).decrypt(token.encode())  # the newest key alone opens it
+    assert set(raw_values(database, "messages", "text")) == texts_before
     bind_keys((newest,))
     assert _read_everything(database, person.contact_id) == before
     # A second run finds nothing left to do.
     again = CliRunner(env={"DATABASE_URL": database_url, "RELAIS_ENCRYPTION_KEYS": newest}).invoke(
         main, ["keys", "reencrypt"]
     )
-    assert "0 unencrypted value(s) sealed, 0 moved" in again.output
+    assert "0 unencrypted value(s) sealed, 0 moved to the newest key, 0 put under" in again.output
 
 
 def test_keys_reencrypt_seals_rows_written_before_any_key_existed(
@@ -168,10 +178,11 @@ def test_keys_reencrypt_seals_rows_written_before_any_key_existed(
 
     assert result.exit_code == 0, result.output
     assert "moved to the newest key" in result.output
+    assert "1 person key(s) made" in result.output
     assert person.said[6] not in raw_dump(database)
     for name in SEALED_COLUMNS:
         table, column = name.split(".")
-        assert all(v.startswith("enc:v1:") for v in raw_values(database, table, column))
+        assert all(v.startswith("enc:v2:") for v in raw_values(database, table, column)), name
     bind_keys((key,))
     assert _read_everything(database, person.contact_id) == before
 
