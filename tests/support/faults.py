@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -77,6 +78,8 @@ class Deployment:
             **os.environ,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "fault-injection-secret-key",
+            # As in production: texts sealed with each person's key (bot.envelope).
+            "RELAIS_ENCRYPTION_KEYS": Fernet.generate_key().decode("ascii"),
             "PUBLIC_URL": self.base,
             "RELAIS_WORKER_POLL_SECONDS": "0.1",
             "RELAIS_TWILIO_SMS_RATE": "1000",
