@@ -42,7 +42,7 @@ def _wait_for_health(port: int, process: subprocess.Popen[str], timeout: float =
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
                 return int(answer.status)
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     pytest.fail("relais serve did not answer /healthz in time")
 

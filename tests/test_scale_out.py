@@ -88,7 +88,8 @@ def cluster(database_url: str, fake_twilio: FakeTwilio) -> Iterator[str]:
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=2):
                     break
-            except (urllib.error.URLError, ConnectionError):
+            # Connection refused before it listens; a timeout while it loads the app.
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
                     pytest.fail("gunicorn did not start")
                 time.sleep(0.2)
