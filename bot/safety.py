@@ -106,7 +106,7 @@ class Scanner:
                     continue
                 if code not in lines:
                     lines[code] = compiled.lines(base)
-                found = compiled.find(category, lines[code])
+                found = compiled.find(category, lines[code], about.laughter_cancels)
                 if found is not None:
                     return Detection(
                         category=category,

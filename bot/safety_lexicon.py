@@ -29,15 +29,18 @@ from bot.engine.text import placeholders
 from bot.engine.yamlmap import KeyPath, compose, line_for, map_lines
 from bot.i18n import LANGUAGES
 from bot.safety_match import (
+    GAP_TOKENS,
     CompiledLexicon,
     Context,
     Phrase,
     Starts,
     Tokeniser,
+    bare_clause,
     combine,
     compile_phrase,
     first_words,
     prepare,
+    written_words,
 )
 from bot.safety_texts import REPLIES
 
@@ -74,7 +77,9 @@ class Category(_Strict):
     about: str = Field(min_length=1)
     level: Literal["danger", "concern"]
     give: list[str] = Field(min_length=1)
-    # A bare cry for help next to laughter ("socorro kkk", "au secours mdr") is a joke.
+    # A bare cry for help next to laughter ("socorro kkk", "au secours mdr") is a joke. The
+    # categories marked so are bare cries: one about an errand of the lexicon (`errands`:
+    # "au secours, ce formulaire") asks for help with it, and does not count either.
     laughter_cancels: bool = False
 
 
@@ -106,6 +111,9 @@ class _LexiconFile(_Strict):
     past: list[str] = Field(default_factory=list)
     media: list[str] = Field(default_factory=list)
     figurative: list[str] = Field(default_factory=list)
+    denials: list[str] = Field(default_factory=list)
+    errands: list[str] = Field(default_factory=list)
+    everyday_words: list[str] = Field(default_factory=list)
     situations: dict[str, list[str]]
 
     @field_validator("spellings", mode="before")
@@ -116,7 +124,9 @@ class _LexiconFile(_Strict):
             return {str(k): str(v) for k, v in value.items()}
         return value
 
-    @field_validator("negations", "negations_after", "clause_breaks", mode="before")
+    @field_validator(
+        "negations", "negations_after", "clause_breaks", "everyday_words", "denials", mode="before"
+    )
     @classmethod
     def _words_as_text(cls, value: Any) -> Any:
         # "no" and "non" are booleans to YAML 1.1.
@@ -188,13 +198,15 @@ def load_lexicon(path: Path) -> SafetyLexicon:
 
 def check_lexicon(path: Path) -> list[FlowProblem]:
     """Every problem of the safety files, collisions included; empty when all is fine."""
-    from bot.safety_collisions import collisions
+    from bot.safety_collisions import collisions, context_collisions
 
     problems: list[FlowProblem] = []
     lexicon = _load(path, problems)
     if lexicon is not None and not problems:
         problems.extend(incomplete(lexicon))
+        problems.extend(numbers_only(lexicon))
         problems.extend(collisions(lexicon))
+        problems.extend(context_collisions(lexicon))
     return sorted(set(problems))
 
 
@@ -213,6 +225,33 @@ def incomplete(lexicon: SafetyLexicon) -> Iterator[FlowProblem]:
                     compiled.situations_line,
                     f"{compiled.code}: no phrases for situation {situation!r}",
                 )
+
+
+def numbers_only(lexicon: SafetyLexicon) -> Iterator[FlowProblem]:
+    """A problem for each phrase made of numbers only.
+
+    "115" is the shelter line, and also "115 rue de Paris", "j'habite au 115", a price, a
+    bus: a number says what it is only next to a word ("appelé le 115", "115 ... plein").
+    """
+    for compiled in lexicon.lexicons.values():
+        for phrases in compiled.phrases.values():
+            for phrase in phrases:
+                if _is_numbers(phrase.text):
+                    yield FlowProblem(
+                        compiled.file,
+                        phrase.line,
+                        f"phrase {phrase.text!r} is only numbers, which are also addresses, "
+                        "prices and times: give it a word (a call, a shelter, a place)",
+                    )
+
+
+def _is_numbers(text: str) -> bool:
+    return all(
+        choice.strip("*").replace("-", "").isdigit() or choice == "YEAR"
+        for word in text.split()
+        if word not in GAP_TOKENS
+        for choice in word.split("/")
+    )
 
 
 @functools.cache
@@ -278,30 +317,70 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
 
 # People mix languages written in one alphabet ("je suis pas suicidal"): a denial, a past
 # or media marker and a figure of speech of any Latin or Cyrillic lexicon count for the
-# others of that alphabet ("ce film sur le suicide" against the English "suicid*"). Not
-# in Arabic script, where a negation of one language is an ordinary word of another
-# (Arabic ما is the Dari "we").
-_SHARED_CONTEXT_SCRIPTS = ("latin", "cyrillic")
+# others of that alphabet ("ce film sur le suicide" against the English
+# "suicid*"), except a one-word one that is an everyday word of the lexicon reading the
+# message (its `everyday_words`: "ne" is Turkish for "what"). Not in Arabic script, where a
+# negation of one language is an ordinary word of another (Arabic ما is the Dari "we").
+SHARED_CONTEXT_SCRIPTS = ("latin", "cyrillic")
+# Shared kinds of context; errands stay with their lexicon (a cry for help and the errand
+# it is about are written in one language).
+MARKER_KINDS = ("past", "media", "figurative", "denials")
+WORD_KINDS = ("negations", "negations_after")
 
 
 def _shared_denials(lexicons: Mapping[str, CompiledLexicon]) -> dict[str, CompiledLexicon]:
     shared: dict[str, CompiledLexicon] = {}
     for code, compiled in lexicons.items():
-        if compiled.script not in _SHARED_CONTEXT_SCRIPTS:
+        if compiled.script not in SHARED_CONTEXT_SCRIPTS:
             shared[code] = compiled
             continue
-        same = [other.context for other in lexicons.values() if other.script == compiled.script]
-        context = Context(
-            negations=frozenset().union(*(other.negations for other in same)),
-            negations_after=frozenset().union(*(other.negations_after for other in same)),
-            past=_union([other.past for other in same]),
-            media=_union([other.media for other in same]),
-            figurative=_union([other.figurative for other in same]),
-            # Endings stay with their language: "*mam" is Turkish only.
-            negation_endings=compiled.context.negation_endings,
-        )
+        same = [other for other in lexicons.values() if other.script == compiled.script]
+        context = shared_context(compiled, same)
         shared[code] = dataclasses.replace(compiled, context=context)
     return shared
+
+
+def shared_context(reader: CompiledLexicon, sources: Sequence[CompiledLexicon]) -> Context:
+    """The context `reader` applies: its own, and that of `sources` minus its everyday words."""
+    everyday = reader.everyday
+
+    def words(kind: str) -> frozenset[str]:
+        return frozenset(
+            word
+            for source in sources
+            for word, _ in source.context_words.get(kind, ())
+            if "*" not in word and (source is reader or word not in everyday)
+        )
+
+    def patterns(kind: str) -> list[re.Pattern[str]]:
+        found = []
+        for source in sources:
+            for phrase in source.markers.get(kind, ()):
+                if source is reader or not everyday or len(phrase.text.split()) != 1:
+                    found.append(phrase.pattern)
+                else:
+                    found.append(
+                        compile_phrase(
+                            phrase.text,
+                            source.tokeniser,
+                            proclitics=source.starts.proclitics,
+                            excluded=everyday,
+                        )
+                    )
+        return found
+
+    return Context(
+        negations=words("negations"),
+        negations_after=words("negations_after"),
+        past=_union(patterns("past")),
+        media=_union(patterns("media")),
+        figurative=_union(patterns("figurative")),
+        # Endings and shapes stay with their language: "*mam" is Turkish only.
+        negation_endings=reader.context.negation_endings,
+        negation_shapes=reader.context.negation_shapes,
+        denials=bare_clause(patterns("denials")),
+        errands=reader.context.errands,
+    )
 
 
 def _union(patterns: Sequence[re.Pattern[str] | None]) -> re.Pattern[str] | None:
@@ -438,13 +517,34 @@ def _compile(
             continue
         category = table.situations[situation].category
         by_category.setdefault(category, []).extend(compiled(listed, where, situation))
+    markers = {kind: tuple(compiled(getattr(parsed, kind), (kind,))) for kind in MARKER_KINDS}
+    errands = compiled(parsed.errands, ("errands",))
+    context_words = {
+        kind: tuple(
+            (word, line_for(lines, (kind, index)))
+            for index, raw in enumerate(getattr(parsed, kind))
+            for word in _single_words([raw], tokeniser)
+        )
+        for kind in WORD_KINDS
+    }
+    everyday = frozenset(_single_words(parsed.everyday_words, tokeniser))
     context = Context(
-        negations=frozenset(word for word in negations if not word.startswith("*")),
+        negations=frozenset(word for word in negations if "*" not in word),
         negations_after=frozenset(after),
-        past=_combined(compiled(parsed.past, ("past",))),
-        media=_combined(compiled(parsed.media, ("media",))),
-        figurative=_combined(compiled(parsed.figurative, ("figurative",))),
+        past=_combined(markers["past"]),
+        media=_combined(markers["media"]),
+        figurative=_combined(markers["figurative"]),
         negation_endings=tuple(word[1:] for word in negations if word.startswith("*")),
+        negation_shapes=tuple(
+            (prefix, suffix)
+            for prefix, suffix in (word.split("*", 1) for word in negations if "*" in word)
+            if prefix
+        ),
+        denials=bare_clause([phrase.pattern for phrase in markers["denials"]]),
+        errands=_combined(errands),
+    )
+    _check_everyday(
+        everyday, context, markers, file, line_for(lines, ("everyday_words",)), problems
     )
     ordered = {name: tuple(by_category[name]) for name in table.categories if by_category.get(name)}
     return CompiledLexicon(
@@ -466,16 +566,55 @@ def _compile(
             ],
             proclitics,
         ),
+        markers=markers,
+        context_words=context_words,
+        everyday=everyday,
     )
 
 
+def _check_everyday(
+    everyday: frozenset[str],
+    context: Context,
+    markers: Mapping[str, Sequence[Phrase]],
+    file: str,
+    line: int,
+    problems: list[FlowProblem],
+) -> None:
+    # An everyday word is one this language does not read as context: it cannot be one of
+    # its own negations or markers too.
+    for word in sorted(everyday):
+        reading = f" {word} "
+        own = context.denies(word) or word in context.negations_after
+        own = own or any(
+            (found := phrase.pattern.match(reading)) is not None and found.end() == len(word) + 1
+            for kind in ("past", "media", "figurative")
+            for phrase in markers[kind]
+        )
+        if own:
+            problems.append(
+                FlowProblem(
+                    file,
+                    line,
+                    f"everyday word {word!r} is also a negation or a marker of this lexicon",
+                )
+            )
+
+
 def _single_words(listed: Sequence[str], tokeniser: Tokeniser) -> list[str]:
-    # A negation written "*miyorum" is an ending: kept as "*miyorum" for the phrases' gaps.
-    return [
-        ("*" if raw.startswith("*") else "") + word
-        for raw in listed
-        for word in tokeniser.words(prepare(raw))
-    ]
+    # A negation written "*miyorum" is an ending, "ما*ش" a shape around the word: kept with
+    # their "*" for the phrases' gaps.
+    words = []
+    for raw in listed:
+        if raw.startswith("*") or "*" in raw.strip("*"):
+            prefix, _, suffix = raw.partition("*")
+            words.append(f"{_first_word(prefix, tokeniser)}*{_first_word(suffix, tokeniser)}")
+        else:
+            words.extend(tokeniser.words(prepare(raw)))
+    return words
+
+
+def _first_word(text: str, tokeniser: Tokeniser) -> str:
+    return next(iter(tokeniser.words(prepare(text))), "") if text else ""
 
 
 def _combined(phrases: Sequence[Phrase]) -> Any:
@@ -500,7 +639,7 @@ def _phrases(
         except ValueError as error:
             problems.append(FlowProblem(file, line, f"phrase {text!r}: {error}"))
             continue
-        yield Phrase(text, line, situation, pattern)
+        yield Phrase(text, line, situation, pattern, written_words(text, tokeniser, proclitics))
 
 
 def _validation_problems(

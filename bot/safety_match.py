@@ -7,20 +7,22 @@ every way of typing it. A message becomes a *line*: its words between single spa
 match whole words only: `*` extends one word and never crosses a space or a clause.
 
 A phrase found in the line counts unless its context says otherwise (see `Context`):
-a denial just before or after it, a past or media marker in its clause, or a figurative
-phrase overlapping it.
+a denial just before or after it, or a clause right after it that only says no; a past
+or media marker in its sentence, or a next sentence that is nothing but one; a figurative
+phrase overlapping it; for a bare cry for help, an everyday errand it is about.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.engine.normalise import fold, normalise_digits, stretched_readings
 
 __all__ = [
+    "ALONE_WORDS",
     "BREAK",
     "GAP_WORDS",
     "STOP",
@@ -30,9 +32,11 @@ __all__ = [
     "Phrase",
     "Starts",
     "Tokeniser",
+    "bare_clause",
     "compile_phrase",
     "first_words",
     "prepare",
+    "written_words",
 ]
 
 # How many words `...` may stand for: enough for "je veux vraiment juste mourir", few
@@ -42,6 +46,9 @@ GAP_TOKENS = frozenset({"...", "…"})
 # How far a denial reaches: "je ne suis pas du tout suicidaire" (3 words before), but not
 # "can't stop thinking about killing myself" (4).
 DENIAL_WORDS = 3
+# A sentence that is nothing but a past or media marker speaks of the sentence before it
+# ("Il me frappait. C'était il y a longtemps."): at most this many words besides the marker.
+ALONE_WORDS = 3
 BREAK = "|"
 # Where a sentence ends (". ! ? ;" or a new line, see `prepare`): a past or media marker
 # counts for its whole sentence ("je me scarifiais au collège, ça fait 6 ans que j'ai arrêté").
@@ -139,6 +146,10 @@ class Phrase:
     line: int
     situation: str
     pattern: re.Pattern[str]
+    # The words written out in the phrase (not reached by `*`): a negation among them makes
+    # the phrase a statement ("ne veux plus vivre"); a negation reached by `*` denies it
+    # (the Darija "ماكيضربنيش", he does not hit me, against "*ضربن*").
+    written: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,15 @@ class Found:
 
 @dataclass(frozen=True)
 class Context:
-    """What makes a found phrase not count, for one lexicon."""
+    """What makes a found phrase not count, for one lexicon.
+
+    Each kind of context has its reach: a denial, the 3 words before the phrase in its
+    clause (or after it, for `negations_after`), or a clause right after it that says
+    nothing but no ("suicidaire ? pas du tout"); a past or media marker, the phrase's
+    sentence and a next sentence that is nothing but a marker ("Il me frappait. C'était
+    il y a 10 ans."), and for media a previous one too ("Lu dans le journal : ..."); a
+    figure, the phrase itself; an errand, the sentence of a bare cry for help and the next.
+    """
 
     negations: frozenset[str]
     negations_after: frozenset[str]
@@ -162,32 +181,133 @@ class Context:
     # Endings that make a word a denial: Turkish puts the negation inside the verb
     # ("istemiyorum", I do not want). Written "*miyorum" in a lexicon's negations.
     negation_endings: tuple[str, ...] = ()
+    # A whole clause that says no (`bare_clause` of the lexicon's `denials`).
+    denials: re.Pattern[str] | None = None
+    # Everyday errands ("ce formulaire", "this form"): a bare cry for help about one of
+    # them asks for help with paperwork, not for rescue.
+    errands: re.Pattern[str] | None = None
+    # A negation around the word: Darija "ما...ش" ("ماكيضربنيش", he does not hit me).
+    # Written "ما*ش" in a lexicon's negations; at least two letters between.
+    negation_shapes: tuple[tuple[str, str], ...] = ()
 
     def denies(self, word: str) -> bool:
         """True when `word` is a negation of this lexicon."""
-        return word in self.negations or (
-            bool(self.negation_endings) and word.endswith(self.negation_endings)
+        return (
+            word in self.negations
+            or (bool(self.negation_endings) and word.endswith(self.negation_endings))
+            or any(
+                word.startswith(prefix)
+                and word.endswith(suffix)
+                and len(word) >= len(prefix) + len(suffix) + 2
+                for prefix, suffix in self.negation_shapes
+            )
         )
 
-    def allows(self, line: str, start: int, end: int) -> bool:
-        """True when the phrase at line[start:end] is meant: not denied, past, media or a figure."""
+    def allows(
+        self,
+        line: str,
+        start: int,
+        end: int,
+        bare_cry: bool = False,
+        written: frozenset[str] | None = None,
+    ) -> bool:
+        """True when the phrase at line[start:end] is meant: not denied, past, media or a figure.
+
+        `bare_cry`: the phrase is a cry for help with little else ("au secours"), which an
+        errand in its sentence or the next one turns into a request for help with it.
+        `written`: the phrase's written words (`Phrase.written`); a negation the phrase
+        reached otherwise (by `*`, or in a gap) denies it.
+        """
         before = line[:start].split()
         after = line[end:].split()
         span = line[start:end].split()
         clause_before = _after_last(before, (BREAK, STOP))
         clause_after = _before_first(after, (BREAK, STOP))
-        inherent = any(self.denies(word) for word in span)
+        denied = [word for word in span if self.denies(word)]
+        if written is not None and any(word not in written for word in denied):
+            return False
+        inherent = bool(denied)
         if not inherent and any(self.denies(word) for word in clause_before[-DENIAL_WORDS:]):
             return False
         if any(word in self.negations_after for word in clause_after[:DENIAL_WORDS]):
             return False
-        if self.past is not None or self.media is not None:
-            sentence = [*_after_last(before, (STOP,)), *span, *_before_first(after, (STOP,))]
-            text = f" {' '.join(sentence)} "
-            for marker in (self.past, self.media):
-                if marker is not None and marker.search(text) is not None:
-                    return False
+        if not inherent and self._answered_no(clause_after, after):
+            return False
+        sentence = [*_after_last(before, (STOP,)), *span, *_before_first(after, (STOP,))]
+        following = _next_sentence(after)
+        if self._marked(sentence) or self._marked_alone(following, (self.past, self.media)):
+            return False
+        if self._marked_alone(_previous_sentence(before), (self.media,)):
+            return False
+        if bare_cry and self._names_errand([*sentence, *following]):
+            return False
         return self.figurative is None or not _overlaps_figure(self.figurative, line, start, end)
+
+    def _answered_no(self, clause_after: list[str], after: list[str]) -> bool:
+        # "suicidaire : pas du tout", "me tuer ? jamais": the rest of the phrase's clause,
+        # or the clause right after it, says nothing but no.
+        if self.denials is None:
+            return False
+        if clause_after and _says_only(self.denials, clause_after):
+            return True
+        following = _next_clause(after)
+        return bool(following) and _says_only(self.denials, following)
+
+    def _names_errand(self, words: list[str]) -> bool:
+        return self.errands is not None and self.errands.search(f" {' '.join(words)} ") is not None
+
+    def _marked(self, words: list[str]) -> bool:
+        text = f" {' '.join(words)} "
+        return any(
+            marker is not None and marker.search(text) is not None
+            for marker in (self.past, self.media)
+        )
+
+    def _marked_alone(self, words: list[str], markers: tuple[re.Pattern[str] | None, ...]) -> bool:
+        # "C'était il y a longtemps.", "That was years ago.", "Lu dans le journal :": a
+        # sentence that is a marker and at most ALONE_WORDS other words.
+        if not words:
+            return False
+        text = f" {' '.join(words)} "
+        marked = sum(
+            len(found.group().split())
+            for marker in markers
+            if marker is not None
+            for found in marker.finditer(text)
+        )
+        return marked > 0 and len(words) - marked <= ALONE_WORDS
+
+
+def bare_clause(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """A pattern that matches a whole clause made of `patterns` only ("non, jamais")."""
+    if not patterns:
+        return None
+    return re.compile(f"(?:{'|'.join(f'(?:{p.pattern})' for p in patterns)})+ ")
+
+
+def _says_only(pattern: re.Pattern[str], words: list[str]) -> bool:
+    return pattern.fullmatch(f" {' '.join(words)} ") is not None
+
+
+def _next_clause(after: list[str]) -> list[str]:
+    for index, word in enumerate(after):
+        if word in (BREAK, STOP):
+            return _before_first(after[index + 1 :], (BREAK, STOP))
+    return []
+
+
+def _previous_sentence(before: list[str]) -> list[str]:
+    for index in range(len(before) - 1, -1, -1):
+        if before[index] == STOP:
+            return _after_last(before[:index], (STOP,))
+    return []
+
+
+def _next_sentence(after: list[str]) -> list[str]:
+    for index, word in enumerate(after):
+        if word == STOP:
+            return _before_first(after[index + 1 :], (STOP,))
+    return []
 
 
 def _after_last(words: list[str], marks: tuple[str, ...]) -> list[str]:
@@ -230,6 +350,14 @@ class CompiledLexicon:
     phrases: Mapping[str, tuple[Phrase, ...]]
     combined: Mapping[str, re.Pattern[str]]
     starts: Starts
+    # The lexicon's own context, as written, for sharing it with the lexicons of its
+    # script (bot/safety_lexicon.py): phrases by kind (past, media, figurative, denials),
+    # and words with their lines (negations, negations_after).
+    markers: Mapping[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    context_words: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    # Everyday words of this language that another lexicon's context does not count in
+    # it ("ne" is Turkish for "what", "news" English for any news).
+    everyday: frozenset[str] = frozenset()
 
     def lines(self, folded_text: str) -> list[tuple[str, list[int]]]:
         """The message as this lexicon reads it, once per reading: the line (words between
@@ -237,8 +365,13 @@ class CompiledLexicon:
         lines = [f" {' '.join(words)} " for words in self.tokeniser.readings(folded_text)]
         return [(line, self.starts.positions(line)) for line in lines]
 
-    def find(self, category: str, lines: Sequence[tuple[str, list[int]]]) -> Found | None:
-        """The first phrase of `category` in any reading of the message that its context allows."""
+    def find(
+        self, category: str, lines: Sequence[tuple[str, list[int]]], bare_cry: bool = False
+    ) -> Found | None:
+        """The first phrase of `category` in any reading of the message that its context allows.
+
+        `bare_cry`: the category is a cry for help with little else (see `Context.allows`).
+        """
         combined = self.combined.get(category)
         if combined is None:
             return None
@@ -248,7 +381,9 @@ class CompiledLexicon:
                     continue
                 for phrase in self.phrases[category]:
                     match = phrase.pattern.match(line, start)
-                    if match is not None and self.context.allows(line, start, match.end()):
+                    if match is not None and self.context.allows(
+                        line, start, match.end(), bare_cry, phrase.written
+                    ):
                         return Found(phrase, start, match.end())
         return None
 
@@ -261,9 +396,12 @@ def compile_phrase(
     tokeniser: Tokeniser,
     negations: Sequence[str] = (),
     proclitics: Sequence[str] = (),
+    excluded: frozenset[str] = frozenset(),
 ) -> re.Pattern[str]:
     """The regular expression of one phrase, over a line of words between single spaces.
 
+    `excluded`: words that a one-word choice of the phrase never matches (the everyday
+    words of the language reading it, see `everyday_words` in bot/safety_lexicon.py).
     Raise ValueError, with a reason a social worker can act on, for a phrase that cannot be
     matched as written.
     """
@@ -282,12 +420,25 @@ def compile_phrase(
             previous_gap = True
             continue
         previous_gap = False
-        choices = [_choice(choice, word, tokeniser, proclitics) for choice in word.split("/")]
+        choices = [
+            _choice(choice, word, tokeniser, proclitics, excluded)
+            for choice in word.split("/")
+            if not (excluded and _is_excluded(choice, word, tokeniser, excluded))
+        ]
+        if not choices:
+            # Every choice is an everyday word of the reading language: never matches.
+            choices = ["(?!)"]
         parts.append(f" (?:{'|'.join(choices)})")
     return re.compile("".join(parts) + "(?= )")
 
 
-def _choice(choice: str, word: str, tokeniser: Tokeniser, proclitics: Sequence[str]) -> str:
+def _choice(
+    choice: str,
+    word: str,
+    tokeniser: Tokeniser,
+    proclitics: Sequence[str],
+    excluded: frozenset[str] = frozenset(),
+) -> str:
     parts = _choice_words(choice, word, tokeniser)
     if parts is None:
         return re.escape(YEAR_WORD)
@@ -297,7 +448,21 @@ def _choice(choice: str, word: str, tokeniser: Tokeniser, proclitics: Sequence[s
     if not leading and proclitics:
         # Arabic writes "and", "so" fused to the next word: وبغيت is و + بغيت.
         prefix = f"(?:{'|'.join(re.escape(p) for p in proclitics)})?"
+    if excluded and len(words) == 1 and (leading or trailing):
+        # A `*` choice ("serial*") may reach an everyday word ("serial"): refuse those.
+        never = "|".join(re.escape(other) for other in sorted(excluded))
+        prefix = f"(?!(?:{never}) )" + prefix
     return prefix + pattern + (f"{_NOT_A_WORD}*" if trailing else "")
+
+
+def _is_excluded(choice: str, word: str, tokeniser: Tokeniser, excluded: frozenset[str]) -> bool:
+    # A choice that is exactly one everyday word is left out of the pattern (faster than
+    # refusing it at every position).
+    parts = _choice_words(choice, word, tokeniser)
+    if parts is None:
+        return False
+    words, leading, trailing = parts
+    return not (leading or trailing) and len(words) == 1 and words[0] in excluded
 
 
 def _choice_words(
@@ -332,11 +497,32 @@ def _gap(negations: Sequence[str]) -> str:
     word = f"{_NOT_A_WORD}+"
     if not negations:
         return f"(?: {word}){{0,{GAP_WORDS}}}"
-    refused = [re.escape(n) for n in sorted(set(negations)) if not n.startswith("*")]
+    refused = [re.escape(n) for n in sorted(set(negations)) if "*" not in n]
     refused += [
-        f"{_NOT_A_WORD}*{re.escape(n[1:])}" for n in sorted(set(negations)) if n.startswith("*")
+        f"{re.escape(prefix)}{_NOT_A_WORD}{'*' if not prefix else '{2,}'}{re.escape(suffix)}"
+        for prefix, suffix in (n.split("*", 1) for n in sorted(set(negations)) if "*" in n)
     ]
     return f"(?: (?!(?:{'|'.join(refused)}) ){word}){{0,{GAP_WORDS}}}"
+
+
+def written_words(
+    text: str, tokeniser: Tokeniser, proclitics: Sequence[str] = ()
+) -> frozenset[str]:
+    """The words a phrase writes out: those of its choices without `*` (see `Phrase.written`),
+    with the proclitics a choice may take ("وما" for "ما").
+
+    The phrase must already compile (`compile_phrase`).
+    """
+    found: set[str] = set()
+    for word in text.split():
+        if word in GAP_TOKENS:
+            continue
+        for choice in word.split("/"):
+            parts = _choice_words(choice, word, tokeniser)
+            if parts is not None and not (parts[1] or parts[2]):
+                found.update(parts[0])
+                found.update(proclitic + parts[0][0] for proclitic in proclitics)
+    return frozenset(found)
 
 
 def first_words(text: str, tokeniser: Tokeniser) -> list[tuple[str, bool, bool]]:

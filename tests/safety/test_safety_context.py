@@ -11,7 +11,15 @@ import pytest
 
 from bot.safety import scan
 from bot.safety_lexicon import Laughter
-from bot.safety_match import STOP, Context, Tokeniser, compile_phrase, prepare
+from bot.safety_match import (
+    ALONE_WORDS,
+    STOP,
+    Context,
+    Tokeniser,
+    bare_clause,
+    compile_phrase,
+    prepare,
+)
 
 
 @pytest.mark.parametrize(
@@ -261,3 +269,179 @@ def test_laughter_cancels_only_the_cry_for_help() -> None:
     assert laughter.found("", ["mdrrr"])
     assert laughter.found("ok 😂", [])
     assert not laughter.found("", ["mdrx", "md"])
+
+
+# ------------------------------------------------- numbers, shared context words and scope
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("j'habite au 115, deuxième étage, code 4512", "fr"),
+        ("rendez-vous au 115 rue Oberkampf ce soir à 20h", "fr"),
+        ("au 115 bd Voltaire y a plein de travaux", "fr"),
+        ("квартира 115, нема гарячої води", "uk"),
+        ("в квартире 115 нет света", "uk"),
+        ("115 numaralı daireye taşındık", "tr"),
+        ("I live at 115 Station Road, flat 2", "en"),
+    ],
+)
+def test_a_bare_number_is_an_address_not_the_shelter_line(text: str, language: str) -> None:
+    assert scan(text, language) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("j'ai appelé le 115, ils n'ont plus de place ce soir", "fr"),
+        ("le 115 ne répond pas et je suis dehors avec mes enfants", "fr"),
+        ("au 115 y a plus de place", "fr"),
+        ("дзвонила в 115, місць нема", "uk"),
+        ("115 is full, nowhere to sleep", "en"),
+    ],
+)
+def test_the_shelter_line_with_a_call_or_a_place_still_counts(text: str, language: str) -> None:
+    found = scan(text, language)
+    assert found is not None
+    assert found.category == "no_shelter_tonight"
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        # "news" is a French media word, and English for any news.
+        ("bad news i want to die", "en", "suicide_selfharm"),
+        # "drama" is a Dari media word, and English for a fuss.
+        ("so much drama with my ex he hit me again", "en", "violence_abuse"),
+        # "state" was a Russian-in-Latin-letters media word (статье).
+        ("the state of my life i want to die", "en", "suicide_selfharm"),
+        # "not" is an English denial, and Turkish for a mark.
+        ("sınavdan kötü not aldım intihar edeceğim", "tr", "suicide_selfharm"),
+        # "ne" is a French denial, and Turkish for "what".
+        ("ne olur yardım edin", "tr", "cry_for_help"),
+    ],
+)
+def test_a_context_word_of_one_language_does_not_silence_an_everyday_word_of_another(
+    text: str, language: str, category: str
+) -> None:
+    found = scan(text, language)
+    assert found is not None
+    assert found.category == category
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("suicidaire ? pas du tout", "fr"),
+        ("envie de mourir : non, ça va très bien", "fr"),
+        ("il me frappait avant, plus maintenant", "fr"),
+        ("thoughts of self-harm: none", "en"),
+        ("suicidal? not at all", "en"),
+        ("me matar? nunca", "pt"),
+        ("intihar mı? asla", "tr"),
+        ("суїцидальні думки? ні", "uk"),
+    ],
+)
+def test_a_clause_that_only_says_no_denies_the_phrase_before_it(text: str, language: str) -> None:
+    assert scan(text, language) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("je veux mourir, non je ne plaisante pas", "fr"),
+        ("je veux mourir, personne ne m'aime", "fr"),
+        ("I want to die, no one cares", "en"),
+        ("Non. Je veux mourir", "fr"),
+    ],
+)
+def test_a_no_that_says_more_than_no_denies_nothing(text: str, language: str) -> None:
+    assert scan(text, language) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Mon ex me battait. C'était il y a quinze ans.", "fr"),
+        ("He used to beat me. Years ago.", "en"),
+        ("Read this article. A woman was stabbed by her ex.", "en"),
+    ],
+)
+def test_a_sentence_that_is_only_a_past_or_media_marker_speaks_of_its_neighbour(
+    text: str, language: str
+) -> None:
+    assert scan(text, language) is None
+
+
+def test_a_marker_in_a_longer_next_sentence_does_not_reach_back() -> None:
+    assert scan("Je veux mourir. En 2019 j'ai perdu mon fils.", "fr") is not None
+    assert scan("years ago it was fine. i cut myself tonight", "en") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("au secours, ce formulaire de la CAF est illisible", "fr"),
+        ("Help! This form makes no sense", "en"),
+        ("socorro, a senha do site não funciona", "pt"),
+        ("imdat, e-devlet şifremi unuttum", "tr"),
+        ("Допоможіть, будь ласка, заповнити анкету на сайті", "uk"),
+    ],
+)
+def test_a_cry_for_help_about_an_errand_is_not_danger(text: str, language: str) -> None:
+    assert scan(text, language) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        ("Au secours, il a pris mes papiers et il me frappe", "fr", "violence_abuse"),
+        ("Au secours ! Je suis enfermée.", "fr", "cry_for_help"),
+        ("socorro", "pt", "cry_for_help"),
+    ],
+)
+def test_an_errand_cancels_only_a_bare_cry_for_help(
+    text: str, language: str, category: str
+) -> None:
+    found = scan(text, language)
+    assert found is not None
+    assert found.category == category
+
+
+def test_a_negation_around_a_darija_verb_denies_what_a_star_reaches() -> None:
+    # ما...ش around the verb: "my husband does not hit me, he only shouts".
+    assert scan("راجلي ماكيضربنيش، غير كيغوت", "ar") is None
+    found = scan("راجلي كيضربني", "ar")
+    assert found is not None
+    assert found.category == "violence_abuse"
+
+
+def test_a_bare_clause_and_a_lone_marker_are_whole_clauses_and_sentences() -> None:
+    tokeniser = Tokeniser("split", {}, frozenset(), frozenset({"but"}))
+    no = bare_clause([compile_phrase(p, tokeniser) for p in ("no", "not at all")])
+    past = compile_phrase("years ago", tokeniser)
+    context = Context(frozenset(), frozenset(), past, None, None, (), no)
+
+    def allowed(phrase: str, text: str) -> bool:
+        pattern = compile_phrase(phrase, tokeniser)
+        line = f" {' '.join(tokeniser.words(prepare(text)))} "
+        match = pattern.search(line)
+        assert match is not None
+        return context.allows(line, match.start(), match.end())
+
+    assert not allowed("suicidal", "suicidal? not at all")
+    assert not allowed("suicidal", "suicidal: no no")
+    assert allowed("suicidal", "suicidal, not at all sure why")
+    # At most ALONE_WORDS words besides the marker in the next sentence.
+    assert not allowed("cut myself", "i cut myself. that was years ago")
+    assert allowed("cut myself", "i cut myself. my mother told me about it years ago")
+    assert ALONE_WORDS == 3
+
+
+def test_an_everyday_word_is_left_out_of_another_lexicons_one_word_marker() -> None:
+    tokeniser = Tokeniser("split", {}, frozenset(), frozenset())
+    marker = compile_phrase("film/news/serial*", tokeniser, excluded=frozenset({"news", "serial"}))
+    assert marker.match(" film ") is not None
+    assert marker.match(" news ") is None
+    assert marker.match(" serial ") is None
+    assert marker.match(" serials ") is not None

@@ -179,3 +179,41 @@ def test_flows_check_reports_safety_problems(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert f"en.yaml:{line}:" in result.output
+
+
+def test_a_phrase_of_numbers_only_fails_the_check(copy: Path) -> None:
+    # "555 rue de Paris", "j'habite au 555": a number says what it is only next to a word.
+    lexicon = copy.parent / "safety" / "uk.yaml"
+    _edit(lexicon, lambda data: data["situations"]["no_shelter"].append("555"))
+    line = _line_of(lexicon, "- '555'")
+    [problem] = check_lexicon(copy)
+    assert (problem.file, problem.line) == (str(lexicon), line)
+    assert "only numbers" in problem.message
+
+
+def test_a_context_word_that_is_an_everyday_word_of_another_language_fails_the_check(
+    copy: Path,
+) -> None:
+    # "state" would read "статье" in Russian typed in Latin letters, and silence every
+    # English message about the state of anything.
+    folder = copy.parent / "safety"
+    _edit(folder / "ru_latn.yaml", lambda data: data["media"].append("state"))
+    problems = check_lexicon(copy)
+    where = (str(folder / "ru_latn.yaml"), _line_of(folder / "ru_latn.yaml", "- state"))
+    assert {(p.file, p.line) for p in problems} == {where}
+    assert any("'state'" in p.message and "common en word" in p.message for p in problems)
+    # English says it is an everyday word there (and Portuguese, where it is common too).
+    for code in ("en", "pt"):
+        _edit(folder / f"{code}.yaml", lambda data: data["everyday_words"].append("state"))
+    assert check_lexicon(copy) == []
+    scanner = Scanner(load_lexicon(copy))
+    assert scanner.scan("the state of my life, i want to die", "en") is not None
+    assert scanner.scan("v state pro samoubiystvo", "uk") is None
+
+
+def test_an_everyday_word_that_is_also_its_own_context_fails_the_check(copy: Path) -> None:
+    lexicon = copy.parent / "safety" / "fr.yaml"
+    _edit(lexicon, lambda data: data["everyday_words"].append("jamais"))
+    [problem] = check_lexicon(copy)
+    assert problem.file == str(lexicon)
+    assert "'jamais' is also a negation or a marker" in problem.message
