@@ -21,8 +21,10 @@ reencrypt`, which also moves their values under it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,9 +50,12 @@ from storage import types
 from storage.db import Database, database_of
 from storage.models import Base, Case, CaseEvent, Checkin, CheckinEnrolment, Contact, PersonKey
 
+log = logging.getLogger(__name__)
+
 # Opened data keys kept in memory: a key is 32 bytes and a Fernet object, so ten thousand
 # people cost about 5 MiB, and a busy queue page opens each key once.
 CACHE_SIZE = 10_000
+KEY_MEMORY = 600.0  # seconds
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -65,23 +70,30 @@ class DataKey:
 
 
 class Remembered(Generic[K, V]):
-    """A bounded map, least recently used first out, shared by a process's threads."""
+    """A bounded map, least recently used first out, shared by a process's threads; with
+    `ttl`, an entry is forgotten that many seconds after it was put."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, ttl: float | None = None) -> None:
         self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
+        self._ttl = ttl
+        self._items: OrderedDict[K, tuple[V, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
+            item = self._items.get(key)
+            if item is None:
+                return None
+            value, stamp = item
+            if self._ttl is not None and time.monotonic() - stamp > self._ttl:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
             return value
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (value, time.monotonic())
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -97,7 +109,9 @@ class Remembered(Generic[K, V]):
 
 # Opened keys by id. Ids are random and never reused, so a key found here is the right
 # one whichever database it came from.
-_cache: Remembered[str, DataKey] = Remembered(CACHE_SIZE)
+# Kept KEY_MEMORY seconds at most: another process's erasure deletes the key from the
+# database, and a process that had opened it forgets it within that time.
+_cache: Remembered[str, DataKey] = Remembered(CACHE_SIZE, ttl=KEY_MEMORY)
 
 
 def enabled() -> bool:
@@ -146,14 +160,33 @@ def open_key(dialect: Dialect, key_id: str) -> Fernet:
     database = database_of(dialect)
     if database is None:
         raise types.KeyMissingError("a sealed value was read outside any open database")
-    rows = database.execute_alone(
-        select(PersonKey.sealed).where(PersonKey.id == key_id), {}, replay_safe=True
-    )
+    # Not on a pooled connection: the reader may hold one already, and every thread
+    # doing so while waiting for a second would empty the pool for good.
+    rows = database.execute_unpooled(select(PersonKey.sealed).where(PersonKey.id == key_id))
     if not rows:
         raise types.KeyErasedError(
             "this value belongs to a person who was erased: their data key is gone"
         )
     return opened(key_id, rows[0][0]).cipher
+
+
+def keys_for(session: Session, contact_ids: set[int]) -> dict[int, DataKey]:
+    """The data keys of these people (for bulk inserts, which no flush sees)."""
+    if not enabled() or not contact_ids:
+        return {}
+    found = _keys_of(session, set(contact_ids))
+    return {owner: key for owner, key in found.items() if isinstance(owner, int)}
+
+
+def owned(value: Any, key: DataKey | None) -> Any:
+    """`value` handed to its column sealed with `key` (None: the master keys)."""
+    if key is None or value is None:
+        return value
+    if isinstance(value, str):
+        return types.Owned(str(value), key)
+    if isinstance(value, dict):
+        return types.OwnedDocument(dict(value), key)
+    return value
 
 
 def forget(key_id: str) -> None:
@@ -172,6 +205,7 @@ def destroy(session: Session, contact: Contact) -> None:
     if key_id is None:
         return
     contact.key = None
+    contact.key_id = None
     session.info.get(_KEY_IDS, {})[contact.id] = None
     session.flush()
     session.execute(
@@ -191,9 +225,12 @@ def scrub(database: Database) -> None:
     with database.engine.connect() as connection:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
         if database.is_postgresql:
-            autocommit.execute(text("VACUUM person_keys"))
+            # FULL rewrites the table: plain VACUUM frees the row but leaves its bytes.
+            autocommit.execute(text("VACUUM FULL person_keys"))
         elif database.is_sqlite:
-            autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            busy = autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()
+            if busy:
+                log.warning("WAL checkpoint postponed by a reader; the daily purge tries again")
 
 
 # --- Whose value is it -----------------------------------------------------------------
@@ -324,9 +361,15 @@ def _seal_with_owner_keys(session: Session, _context: Any, _instances: Any) -> N
         keys = _keys_of(session, {owner for _row, _name, owner in pending})
         for row, name, owner in pending:
             key = keys.get(owner)
-            if key is None:
-                continue  # nobody's, or a person without a key yet: the master keys seal it
             value = getattr(row, name)
+            if key is None:
+                # Nobody's, or a person without a key: the master keys seal it, even a
+                # value copied from a row of someone who has one.
+                if isinstance(value, types.Owned):
+                    setattr(row, name, str(value))
+                elif isinstance(value, types.OwnedDocument):
+                    setattr(row, name, dict(value))
+                continue
             if getattr(value, "data_key", None) == key:
                 continue
             # Plain, or copied from a row of someone else's: sealed with this row's owner.
@@ -374,6 +417,12 @@ def _keys_of(session: Session, owners: set[int | Contact]) -> dict[int | Contact
     for owner in owners:
         if isinstance(owner, int):
             ids.add(owner)
+            continue
+        if owner.erased_at is not None:
+            # Being erased: what is left of them is sealed by the master keys, never by
+            # the key about to be deleted.
+            if owner.id is not None:
+                known[owner.id] = None
             continue
         # Someone new holds their new key; anyone else, the id of theirs (no load).
         new: PersonKey | None = owner.__dict__.get("key")

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import envelope, outbox
 from bot.conversation import ConversationService
 from bot.engine.events import FlowEntered, MessageCreated
 from bot.engine.runner import Sprint
@@ -173,6 +173,8 @@ def _write(
     session: Session, starts: list[_Start], skipped: list[dict[str, object]], now: datetime
 ) -> None:
     runs: list[int] = []
+    # Bulk inserts pass no flush: each person's key is handed over here (bot.envelope).
+    keys = envelope.keys_for(session, {start.enrolment.contact_id for start in starts})
     if starts:
         runs = list(
             session.scalars(
@@ -182,7 +184,9 @@ def _write(
                         "contact_id": start.enrolment.contact_id,
                         "flow": CHECKIN_FLOW,
                         "status": RunStatus.ACTIVE,
-                        "state": start.sprint.state,
+                        "state": envelope.owned(
+                            start.sprint.state, keys.get(start.enrolment.contact_id)
+                        ),
                         "started_at": now,
                         "updated_at": now,
                         "wait_until": start.sprint.wait_until,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from bot import envelope
 from storage.models import (
     Channel,
     ContactAddress,
@@ -91,13 +92,15 @@ def enqueue_many(
     """Queue many messages with two bulk inserts (a check-in wave); return their ids."""
     if not items:
         return []
+    # Bulk inserts pass no flush: each person's key is handed over here (bot.envelope).
+    keys = envelope.keys_for(session, {item.address.contact_id for item in items})
     ids = list(
         session.scalars(
             insert(Message).returning(Message.id, sort_by_parameter_order=True),
             [
                 _message_values(
                     item.address,
-                    item.text,
+                    envelope.owned(item.text, keys.get(item.address.contact_id)),
                     now,
                     choices=item.choices,
                     kind=kind,

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
+        self._url_text = url
         self.engine = _create_engine(url, echo=echo)
+        self._unpooled: Engine | None = None
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # On SQLite a separate engine view whose transactions begin IMMEDIATE.
         writer_bind = (
@@ -146,6 +149,30 @@ class Database:
             time.sleep(delay)
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
+    def execute_unpooled(self, statement: Executable) -> list[Row[Any]]:
+        """Run one read on a connection of its own, outside the pool; its rows.
+
+        For a read made while the caller holds a pooled connection (a data key opened as
+        a row is read): waiting for a second pooled one could wait for ever once every
+        thread does the same. Retried on a lost connection (a read is safe to repeat).
+        """
+        for attempt, delay in enumerate(RECONNECT_DELAYS, start=1):
+            try:
+                with self._unpooled_engine().connect() as connection:
+                    return list(connection.execute(statement).all())
+            except exc.DBAPIError as error:
+                if not lost_connection(error) or attempt == len(RECONNECT_DELAYS):
+                    raise
+                log.warning("database connection lost (%s); trying again", _first_line(error))
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _unpooled_engine(self) -> Engine:
+        with self._owned_lock:
+            if self._unpooled is None:
+                self._unpooled = _create_engine(str(self._url_text), echo=False, pooled=False)
+            return self._unpooled
+
     def _own_connection(self) -> Connection:
         connection: Connection | None = getattr(self._own, "connection", None)
         if connection is None or connection.closed or connection.invalidated:
@@ -173,6 +200,8 @@ class Database:
             owned, self._owned = list(self._owned), weakref.WeakSet()
         for connection in owned:
             connection.close()
+        if self._unpooled is not None:
+            self._unpooled.dispose()
         self.engine.dispose()
 
 
@@ -181,17 +210,19 @@ def _first_line(error: BaseException) -> str:
     return lines[0][:200] if lines else type(error).__name__
 
 
-def _create_engine(url: str, *, echo: bool) -> Engine:
+def _create_engine(url: str, *, echo: bool, pooled: bool = True) -> Engine:
     parsed = make_url(url)
+    pooling: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     # A failed statement's message would otherwise print its parameters: phone numbers,
     # what people wrote. The statement itself is enough to find a bug.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        return create_engine(url, echo=echo, pool_pre_ping=pooled, hide_parameters=True, **pooling)
     _create_private_file(parsed.database)
     engine = create_engine(
         url,
         echo=echo,
         hide_parameters=True,
+        **pooling,
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         connect_args={"isolation_level": None, "check_same_thread": False},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,14 +11,25 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select, text
 
-from bot import clock, privacy
+from bot import checkins, clock, envelope, privacy
+from bot.checkins import CHECKIN_FLOW
 from bot.cli import main
 from bot.config import Settings
 from bot.extensions import relais
 from bot.reception import InboundMessage
 from storage import types
 from storage.db import Database
-from storage.models import Case, Channel, Contact, Message, PersonKey
+from storage.models import (
+    Case,
+    Channel,
+    CheckinEnrolment,
+    Contact,
+    ContactAddress,
+    Direction,
+    Message,
+    MessageStatus,
+    PersonKey,
+)
 from tests.test_query_budget import counting
 
 from .conftest import PERSON, person_with_history, raw_values, say
@@ -276,3 +288,152 @@ def test_a_text_copied_from_one_persons_row_to_anothers_is_sealed_with_the_new_o
 def raw_values_where(database: Database, query: str, row_id: int) -> list[str]:
     with database.engine.connect() as connection:
         return [str(value) for (value,) in connection.execute(text(query), {"id": row_id})]
+
+
+def test_an_erased_person_stays_readable_and_erasing_again_says_so(keyed_app: Flask) -> None:
+    # What erasure leaves (an empty file) is sealed by the master keys, not by the key it
+    # deletes: the contact still loads, for their closed cases and a second erasure.
+    database = relais(keyed_app).database
+    person = person_with_history(relais(keyed_app).conversations, PERSON)
+    with database.write() as session:
+        privacy.erase_contact(session, person.contact_id, actor="test", now=clock.now())
+
+    with database.read() as session:
+        contact = session.get(Contact, person.contact_id)
+        assert contact is not None
+        assert contact.fields == {}
+        assert contact.key_id is None
+    with database.write() as session:
+        again = privacy.erase_contact(session, person.contact_id, actor="test", now=clock.now())
+    assert again.already_erased
+
+
+def test_a_checkin_wave_seals_each_question_and_run_with_the_persons_key(
+    keyed_app: Flask,
+) -> None:
+    # The wave writes with bulk inserts, which no flush sees.
+    database = relais(keyed_app).database
+    service = relais(keyed_app).conversations
+    person = person_with_history(service, PERSON)
+    with database.write() as session:
+        enrolment = session.scalars(select(CheckinEnrolment)).one()
+        enrolment.address_id = session.scalars(select(ContactAddress.id)).one()
+        enrolment.next_due_at = clock.now() - timedelta(minutes=1)
+        session.execute(text("UPDATE conversations SET status = 'completed'"))
+        session.execute(text("UPDATE checkins SET week_start = '2026-11-16'"))
+        key_id = session.scalar(select(Contact.key_id).where(Contact.id == person.contact_id))
+
+    checkins.tick(service, clock.now())
+
+    with database.engine.connect() as connection:
+        question = connection.execute(
+            text("SELECT text FROM messages WHERE direction = 'out' ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+        run = connection.execute(
+            text("SELECT state FROM conversations WHERE flow = :flow ORDER BY id DESC LIMIT 1"),
+            {"flow": CHECKIN_FLOW},
+        ).scalar_one()
+    assert question.startswith(f"enc:v2:{key_id}:")
+    assert run.startswith(f"enc:v2:{key_id}:")
+
+
+def test_a_value_copied_to_someone_without_a_key_is_sealed_by_the_master_keys(
+    keyed_app: Flask,
+) -> None:
+    # Someone from before keys per person: a text copied to their case from another
+    # person's row must not stay under that person's key (their erasure would take it).
+    database = relais(keyed_app).database
+    service = relais(keyed_app).conversations
+    first = person_with_history(service, PERSON)
+    second = person_with_history(service, OTHER)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE contacts SET key_id = NULL WHERE id = :id"), {"id": second.contact_id}
+        )
+    with database.write() as session:
+        words = Message(
+            contact_id=first.contact_id,
+            direction=Direction.OUT,
+            channel=Channel.SMS,
+            kind="reply",
+            text="des mots partagés",
+            status=MessageStatus.QUEUED,
+            created_at=clock.now(),
+        )
+        session.add(words)
+        session.flush()
+        case = session.get(Case, second.case_id)
+        assert case is not None
+        case.summary = words.text
+    with database.write() as session:
+        privacy.erase_contact(session, first.contact_id, actor="test", now=clock.now())
+
+    with database.read() as session:
+        case = session.get(Case, second.case_id)
+        assert case is not None
+        assert case.summary == "des mots partagés"
+
+
+def test_postgresql_pages_keep_no_trace_of_an_erased_persons_key(keyed_app: Flask) -> None:
+    database = relais(keyed_app).database
+    if not database.is_postgresql:
+        pytest.skip("PostgreSQL pages (SQLite: tested above)")
+    person_with_history(relais(keyed_app).conversations, OTHER)
+    person = person_with_history(relais(keyed_app).conversations, PERSON)
+    with database.engine.connect() as connection:
+        sealed_key = connection.execute(
+            text(
+                "SELECT k.sealed FROM person_keys k JOIN contacts c ON c.key_id = k.id"
+                " WHERE c.id = :id"
+            ),
+            {"id": person.contact_id},
+        ).scalar_one()
+    with database.write() as session:
+        privacy.erase_contact(session, person.contact_id, actor="test", now=clock.now())
+
+    envelope.scrub(database)
+
+    with database.engine.connect() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        connection.commit()
+        connection.execute(text("CHECKPOINT"))
+        size = connection.execute(text("SELECT pg_relation_size('person_keys')")).scalar_one()
+        pages = b"".join(
+            bytes(
+                connection.execute(
+                    text("SELECT get_raw_page('person_keys', CAST(:n AS int))"), {"n": n}
+                ).scalar_one()
+            )
+            for n in range(size // 8192)
+        )
+    assert sealed_key.encode() not in pages
+
+
+def test_opening_keys_never_waits_for_the_connection_pool(keyed_app: Flask) -> None:
+    # Every thread holds a pooled connection when a value needs a key not opened yet (a
+    # process just started): opening it must not need a second pooled connection.
+    database = relais(keyed_app).database
+    if not database.is_postgresql:
+        pytest.skip("the PostgreSQL pool (SQLite's is per thread)")
+    person_with_history(relais(keyed_app).conversations, PERSON)
+    envelope.clear_cache()
+    threads = 15  # the pool's size and overflow
+    together = threading.Barrier(threads)
+    errors: list[str] = []
+
+    def read() -> None:
+        try:
+            with database.read() as session:
+                session.execute(text("SELECT 1"))
+                together.wait(timeout=20)
+                session.scalars(select(Message.text).where(Message.text.is_not(None))).first()
+        except Exception as error:
+            errors.append(repr(error)[:200])
+
+    workers = [threading.Thread(target=read) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not any(worker.is_alive() for worker in workers)
+    assert errors == []
