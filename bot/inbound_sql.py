@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, column, delete, insert, select, text, update
+from sqlalchemy import Table, TextualSelect, bindparam, column, delete, insert, select, text, update
 
 from storage.models import Contact, ContactAddress, Message, PersonKey
 
@@ -21,50 +21,40 @@ _contacts = cast(Table, Contact.__table__)
 _addresses = cast(Table, ContactAddress.__table__)
 _keys = cast(Table, PersonKey.__table__)
 
-STORE_FROM_KNOWN_ADDRESS = (
-    text(
-        """
-        INSERT INTO messages
-            (contact_id, address_id, direction, channel, provider_id, kind, text, status,
-             created_at)
-        SELECT a.contact_id, a.id, 'in', a.channel, :provider_id, :kind, :text, 'received',
-               :created_at
-        FROM contact_addresses AS a
-        WHERE a.channel = :channel AND a.address = :address
-        ON CONFLICT (channel, direction, provider_id) DO NOTHING
-        RETURNING id, contact_id
-        """
+
+def _store_from(source: str, condition: str) -> TextualSelect:
+    """The inbound store statement, reading the address (and person) from `source`."""
+    return (
+        text(
+            f"""
+            INSERT INTO messages
+                (contact_id, address_id, direction, channel, provider_id, kind, text, status,
+                 created_at)
+            SELECT a.contact_id, a.id, 'in', a.channel, :provider_id, :kind, :text,
+                   'received', :created_at
+            FROM {source}
+            WHERE a.channel = :channel AND a.address = :address{condition}
+            ON CONFLICT (channel, direction, provider_id) DO NOTHING
+            RETURNING id, contact_id
+            """  # noqa: S608 - two fixed fragments below, never input
+        )
+        # The columns' own types, so texts are encrypted and times stored as UTC as usual.
+        .bindparams(
+            bindparam("text", type_=_messages.c.text.type),
+            bindparam("created_at", type_=_messages.c.created_at.type),
+        )
+        .columns(column("id"), column("contact_id"))
     )
-    # The columns' own types, so texts are encrypted and times stored as UTC as usual.
-    .bindparams(
-        bindparam("text", type_=_messages.c.text.type),
-        bindparam("created_at", type_=_messages.c.created_at.type),
-    )
-    .columns(column("id"), column("contact_id"))
-)
+
+
+STORE_FROM_KNOWN_ADDRESS = _store_from("contact_addresses AS a", "")
 
 # The same, the text sealed with the person's data key (bot.envelope): stored only if
 # that key is still the person's, so a key remembered by this process from before an
 # erasure never seals a message of someone new at the same address.
-STORE_WITH_KEY = (
-    text(
-        """
-        INSERT INTO messages
-            (contact_id, address_id, direction, channel, provider_id, kind, text, status,
-             created_at)
-        SELECT a.contact_id, a.id, 'in', a.channel, :provider_id, :kind, :text, 'received',
-               :created_at
-        FROM contact_addresses AS a JOIN contacts AS c ON c.id = a.contact_id
-        WHERE a.channel = :channel AND a.address = :address AND c.key_id = :key_id
-        ON CONFLICT (channel, direction, provider_id) DO NOTHING
-        RETURNING id, contact_id
-        """
-    )
-    .bindparams(
-        bindparam("text", type_=_messages.c.text.type),
-        bindparam("created_at", type_=_messages.c.created_at.type),
-    )
-    .columns(column("id"), column("contact_id"))
+STORE_WITH_KEY = _store_from(
+    "contact_addresses AS a JOIN contacts AS c ON c.id = a.contact_id",
+    " AND c.key_id = :key_id",
 )
 
 # The data key of the person behind an address (none for someone known from before keys

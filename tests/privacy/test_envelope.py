@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +33,7 @@ from storage.models import (
 )
 from tests.test_query_budget import counting
 
-from .conftest import PERSON, person_with_history, raw_values, say
+from .conftest import PERSON, Person, person_with_history, raw_values, say
 
 OTHER = "+33639980143"
 
@@ -51,15 +52,36 @@ def _raw_of(database: Database, contact_id: int) -> dict[str, list[str]]:
     return {"messages.text": texts, "contacts": [str(v) for v in fields if v is not None]}
 
 
+class Two(NamedTuple):
+    """Two people who went through first contact, on the keyed app's database."""
+
+    database: Database
+    first: Person
+    second: Person
+
+
+@pytest.fixture
+def two(keyed_app: Flask) -> Two:
+    service = relais(keyed_app).conversations
+    return Two(
+        relais(keyed_app).database,
+        person_with_history(service, PERSON),
+        person_with_history(service, OTHER),
+    )
+
+
+@pytest.fixture
+def one(keyed_app: Flask) -> tuple[Database, Person]:
+    """Someone who went through first contact, on the keyed app's database."""
+    return relais(keyed_app).database, person_with_history(relais(keyed_app).conversations)
+
+
 def _opened(stored: str, database: Database) -> str:
     return types.unseal(stored, database.engine.dialect)
 
 
-def test_each_person_has_their_own_key_and_their_values_name_it(keyed_app: Flask) -> None:
-    database = relais(keyed_app).database
-    service = relais(keyed_app).conversations
-    first = person_with_history(service, PERSON)
-    second = person_with_history(service, OTHER)
+def test_each_person_has_their_own_key_and_their_values_name_it(two: Two) -> None:
+    database, first, second = two
 
     with database.read() as session:
         keys = dict(session.execute(select(Contact.id, Contact.key_id)).tuples().all())
@@ -73,14 +95,11 @@ def test_each_person_has_their_own_key_and_their_values_name_it(keyed_app: Flask
 
 
 def test_after_erasure_copies_of_their_data_no_longer_open_with_the_live_keys(
-    keyed_app: Flask,
+    two: Two,
 ) -> None:
     # What an old row version, a WAL file or a backup holds is the stored form from
     # before the erasure: kept here, then tried again with the keys still in use.
-    database = relais(keyed_app).database
-    service = relais(keyed_app).conversations
-    person = person_with_history(service, PERSON)
-    other = person_with_history(service, OTHER)
+    database, person, other = two
     copy = _raw_of(database, person.contact_id)
     other_copy = _raw_of(database, other.contact_id)
     assert person.said[6] in [_opened(value, database) for value in copy["messages.text"]]
@@ -100,13 +119,12 @@ def test_after_erasure_copies_of_their_data_no_longer_open_with_the_live_keys(
 
 
 def test_another_process_cannot_open_an_erased_persons_copies_either(
-    keyed_app: Flask, keyed_settings: Settings
+    one: tuple[Database, Person], keyed_settings: Settings
 ) -> None:
     # A second process (its own memory of keys) after the erasure.
     from bot.app import create_app
 
-    database = relais(keyed_app).database
-    person = person_with_history(relais(keyed_app).conversations, PERSON)
+    database, person = one
     copy = _raw_of(database, person.contact_id)["messages.text"]
     with database.write() as session:
         privacy.erase_contact(session, person.contact_id, actor="test", now=clock.now())
@@ -145,10 +163,9 @@ def test_sqlite_files_keep_no_trace_of_an_erased_persons_key(
 
 
 def test_the_retention_purge_clears_what_erasures_left_in_the_database_files(
-    keyed_app: Flask,
+    one: tuple[Database, Person],
 ) -> None:
-    database = relais(keyed_app).database
-    person = person_with_history(relais(keyed_app).conversations, PERSON)
+    database, person = one
     with database.write() as session:
         privacy.erase_contact(session, person.contact_id, actor="person", now=clock.now())
 
@@ -258,12 +275,9 @@ def test_keys_reencrypt_puts_each_persons_values_under_their_own_key(
 
 
 def test_a_text_copied_from_one_persons_row_to_anothers_is_sealed_with_the_new_owners_key(
-    keyed_app: Flask,
+    two: Two,
 ) -> None:
-    database = relais(keyed_app).database
-    service = relais(keyed_app).conversations
-    first = person_with_history(service, PERSON)
-    second = person_with_history(service, OTHER)
+    database, first, second = two
     with database.write() as session:
         words = session.scalars(
             select(Message.text).where(Message.contact_id == first.contact_id)
@@ -290,11 +304,12 @@ def raw_values_where(database: Database, query: str, row_id: int) -> list[str]:
         return [str(value) for (value,) in connection.execute(text(query), {"id": row_id})]
 
 
-def test_an_erased_person_stays_readable_and_erasing_again_says_so(keyed_app: Flask) -> None:
+def test_an_erased_person_stays_readable_and_erasing_again_says_so(
+    one: tuple[Database, Person],
+) -> None:
     # What erasure leaves (an empty file) is sealed by the master keys, not by the key it
     # deletes: the contact still loads, for their closed cases and a second erasure.
-    database = relais(keyed_app).database
-    person = person_with_history(relais(keyed_app).conversations, PERSON)
+    database, person = one
     with database.write() as session:
         privacy.erase_contact(session, person.contact_id, actor="test", now=clock.now())
 
@@ -338,14 +353,11 @@ def test_a_checkin_wave_seals_each_question_and_run_with_the_persons_key(
 
 
 def test_a_value_copied_to_someone_without_a_key_is_sealed_by_the_master_keys(
-    keyed_app: Flask,
+    two: Two,
 ) -> None:
     # Someone from before keys per person: a text copied to their case from another
     # person's row must not stay under that person's key (their erasure would take it).
-    database = relais(keyed_app).database
-    service = relais(keyed_app).conversations
-    first = person_with_history(service, PERSON)
-    second = person_with_history(service, OTHER)
+    database, first, second = two
     with database.engine.begin() as connection:
         connection.execute(
             text("UPDATE contacts SET key_id = NULL WHERE id = :id"), {"id": second.contact_id}
