@@ -7,7 +7,7 @@ from playwright.sync_api import Page
 from bot.accounts import create_user
 from storage.db import Database
 from storage.models import Role
-from tests.browser import Credentials, login
+from tests.browser import Credentials, login, make_account
 
 
 def test_a_supervisor_logs_in_in_chromium_and_sees_their_name(
@@ -45,3 +45,14 @@ def test_a_new_worker_chooses_their_password_at_the_first_login(page: Page, db: 
     assert page.url.endswith("/queue/")
     assert page.get_by_text("Votre mot de passe est changé.").is_visible()
     assert page.get_by_role("link", name="Mon mot de passe").is_visible()
+
+
+def test_the_accounts_page_fits_a_phone(page: Page, supervisor: Credentials, db: Database) -> None:
+    """On a phone the table scrolls in its box; the page does not scroll sideways (the
+    visually hidden labels inside the table once widened it to 676 px)."""
+    for number in range(3):
+        make_account(db, f"w{number}@relais.test", "a long enough phrase 2026", Role.WORKER, "W")
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, supervisor.email, supervisor.password)
+    page.goto("/queue/accounts")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
