@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import clock, outbox
 from bot.conversation import ConversationService
@@ -13,7 +14,7 @@ from bot.engine.model import parse_duration
 from bot.engine.text import LRI, PDI
 from bot.reception import Handled, InboundMessage
 from bot.sms import describe, render_sms, segments
-from storage.models import Case, Channel, Message
+from storage.models import Case, Channel, ContactAddress, Message, OutboxItem
 
 HELP = "Type an answer. /wait 24h lets time pass (reminders, timeouts); /quit or Ctrl-D ends."
 
@@ -66,6 +67,10 @@ class ChatSession:
         self.contact_id = handled.contact_id
         with self.service.database.write() as session:
             replies = [session.merge(message) for message in handled.replies]
+            # What the hooks queued rather than replied (a danger reply, "someone is
+            # coming") goes first, as the dispatcher would send it.
+            shown = {message.id for message in replies}
+            replies[:0] = [m for m in self._queued(session) if m.id not in shown]
             outbox.mark_shown(session, replies, self.now())
             for message in replies:
                 self.echo(self.render(message))
@@ -74,6 +79,21 @@ class ChatSession:
                 self.echo(
                     f"  [case #{case.id}: {case.reason}, {case.priority}, queue {case.queue}]"
                 )
+
+    def _queued(self, session: Session) -> list[Message]:
+        """Messages waiting in the outbox for this person, in the dispatcher's order."""
+        return list(
+            session.scalars(
+                select(Message)
+                .join(OutboxItem, OutboxItem.message_id == Message.id)
+                .join(ContactAddress, ContactAddress.id == Message.address_id)
+                .where(
+                    ContactAddress.channel == Channel.SIMULATOR,
+                    ContactAddress.address == self.address,
+                )
+                .order_by(OutboxItem.priority.desc(), OutboxItem.due_at, OutboxItem.id)
+            )
+        )
 
     def render(self, message: Message) -> str:
         choices = (message.payload or {}).get("choices", [])

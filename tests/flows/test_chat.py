@@ -78,3 +78,22 @@ def test_an_unknown_wait_is_explained(runner: CliRunner) -> None:
     result = runner.invoke(main, ["chat", "--flow", "weekly_checkin"], input="/wait soon\n")
     assert result.exit_code == 0
     assert "soon" in result.output
+
+
+def test_chat_shows_the_danger_reply_and_the_waiting_notice_the_hooks_queued(
+    runner: CliRunner, database_url: str
+) -> None:
+    # The safety hook queues its reply (urgent, ahead of everything) instead of replying
+    # in line: the terminal once showed nothing at all to "je veux mourir".
+    result = runner.invoke(
+        main, ["chat", "--lang", "fr"], input="je veux mourir\nallo\n/wait 31m\nvous êtes là ?\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Appelez le 3114 maintenant" in result.output
+    assert "Une personne de notre équipe va vous répondre très vite." in result.output
+    database = Database(database_url)
+    with database.read() as session:
+        sent = session.scalars(select(Message).where(Message.direction == "out")).all()
+    database.dispose()
+    assert [message.kind for message in sent] == ["safety", "safety"]
+    assert all(message.status == "delivered" for message in sent)
