@@ -58,6 +58,9 @@ CASE_QUEUE = "urgent"
 MAX_SCANNED_CHARS = 5000
 # How much of the message the case summary quotes; the whole message is on the case.
 SUMMARY_QUOTE_CHARS = 300
+# What the model finds (no lexicon did): a concern, its situation named for the worker.
+RESEMBLANCE_CATEGORY = "concern"
+RESEMBLANCE_SITUATION = "resemblance"
 _WORD = re.compile(r"\w+")
 
 
@@ -118,7 +121,29 @@ class Scanner:
                         reply_language=compiled.reply,
                         script=compiled.script,
                     )
-        return None
+        return self._resemblance(base, language, bool(laughs))
+
+    def _resemblance(self, base: str, language: str | None, laughs: bool) -> Detection | None:
+        """What no lexicon listed, read by the model: a concern when it resembles danger.
+
+        The model does not know which danger it is, so never a category's helplines:
+        the concern reply, and a person to assess it (bot/safety_model.py). A message that
+        laughs is not read by it: what no lexicon found, told laughing, is a joke.
+        """
+        model = self.lexicon.model
+        concern = self.lexicon.categories.get(RESEMBLANCE_CATEGORY)
+        if model is None or concern is None or laughs:
+            return None
+        if not model.alarms(base):
+            return None
+        return Detection(
+            category=RESEMBLANCE_CATEGORY,
+            phrase=" · ".join(model.evidence(base)),
+            language=shipped_language(language) or "",
+            line=0,
+            situation=RESEMBLANCE_SITUATION,
+            level=concern.level,
+        )
 
     def _order(self, language: str | None) -> list[str]:
         first = shipped_language(language)

@@ -42,6 +42,7 @@ from bot.safety_match import (
     prepare,
     written_words,
 )
+from bot.safety_model import MODEL_FILE, SafetyModel, load_model
 from bot.safety_texts import REPLIES
 
 __all__ = [
@@ -181,6 +182,8 @@ class SafetyLexicon:
     situations: Mapping[str, Situation]
     lexicons: Mapping[str, CompiledLexicon]
     laughter: Laughter = Laughter()
+    # flows/safety/model.json: reads what no lexicon found (bot/safety_model.py).
+    model: SafetyModel | None = None
 
     def numbers(self, category: str) -> dict[str, str]:
         """The numbers a category's reply gives, by helpline name (its placeholders)."""
@@ -303,6 +306,7 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
             problems.append(
                 FlowProblem(file, 0, f"no lexicon for {code!r} in {directory}/{code}.yaml")
             )
+    model = _load_model(directory / MODEL_FILE, problems)
     if len(problems) > count:
         return None
     return SafetyLexicon(
@@ -312,7 +316,19 @@ def _load(path: Path, problems: list[FlowProblem]) -> SafetyLexicon | None:
         parsed.situations,
         _shared_denials(lexicons),
         Laughter.of(parsed.laughter),
+        model,
     )
+
+
+def _load_model(path: Path, problems: list[FlowProblem]) -> SafetyModel | None:
+    """The model beside the lexicons, if there is one; a broken one is a problem."""
+    if not path.exists():
+        return None
+    try:
+        return load_model(path)
+    except ValueError as error:
+        problems.append(FlowProblem(str(path), 0, str(error)))
+        return None
 
 
 # People mix languages written in one alphabet ("je suis pas suicidal"): a denial, a past

@@ -13,6 +13,7 @@ recall per language and situation, false alarms per language, and the scan time.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -268,3 +269,37 @@ def score_blind(blind: BlindSet, scan: Scan, situations: dict[str, str]) -> Blin
         if detection is not None:
             result.false_alarms.append((everyday, detection))
     return result
+
+
+# ------------------------------------------------------------------------- the model's data
+
+# The blind sets that are the honest report (bench/RESULTS.md): never trained on. Every
+# other set has been looked at, and teaches the model (bench/train_safety_model.py).
+MEASURE_SETS = ("e",)
+
+
+def training_sets() -> list[str]:
+    """The retired blind sets, which the model is trained on with the tuning corpus."""
+    return [name for name in blind_sets() if name not in MEASURE_SETS]
+
+
+def training_messages(languages: Iterable[str]) -> list[tuple[str, int]]:
+    """(text, 1 for danger or 0 for everyday) of the tuning corpus and the retired sets."""
+    messages: list[tuple[str, int]] = []
+    for language in languages:
+        corpus = load_corpus(language)
+        messages.extend((positive.text, 1) for positive in corpus.positives)
+        messages.extend((text, 0) for text in corpus.negatives)
+    for name in training_sets():
+        blind = load_blind(name)
+        messages.extend((message.text, 1) for message in blind.danger)
+        messages.extend((message.text, 0) for message in blind.everyday)
+    return messages
+
+
+def digest(messages: Iterable[tuple[str, int]]) -> str:
+    """A fingerprint of training data: the model says which data it learnt from."""
+    hasher = hashlib.sha256()
+    for text, label in sorted(messages):
+        hasher.update(f"{label}\t{text}\n".encode())
+    return hasher.hexdigest()
