@@ -262,7 +262,11 @@ class ConversationService:
         return negotiate(contact.language, contact.language_hint, self.settings.default_language)
 
     def contact_view(self, contact: Contact) -> ContactView:
-        return ContactView(language=self.language_of(contact), fields=dict(contact.fields))
+        return ContactView(
+            language=self.language_of(contact),
+            fields=dict(contact.fields),
+            timezone=contact.timezone or self.settings.timezone,
+        )
 
     # --- steps of handle() ---
 

@@ -405,3 +405,13 @@ def test_no_reminder_reaches_someone_a_worker_is_talking_to(
     assert run.status == "active"
     assert run.wait_until is not None
     assert run.wait_until > clock.now()
+
+
+def test_the_engine_sees_the_persons_timezone_or_the_associations(
+    service: ConversationService,
+) -> None:
+    # ask_date reads "aujourd'hui" on this clock (tests/engine/testdata/ask_date.yaml).
+    assert service.settings.timezone == "Europe/Paris"
+    assert service.contact_view(Contact(language="fr", fields={})).timezone == "Europe/Paris"
+    elsewhere = Contact(language="fr", fields={}, timezone="America/Cayenne")
+    assert service.contact_view(elsewhere).timezone == "America/Cayenne"

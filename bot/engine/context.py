@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.engine.events import (
     Event,
@@ -28,6 +29,8 @@ class ContactView:
 
     language: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    # Where the person lives (IANA name): "today" and "tonight" are theirs, not UTC's.
+    timezone: str = "UTC"
 
 
 class StepFailure(Exception):
@@ -51,9 +54,19 @@ class Context:
         self.fields: dict[str, Any] = dict(contact.fields)
         self.results = results
         self.now = now
+        self.timezone = contact.timezone
         self.events: list[Event] = []
         # Steps run in this sprint (the runner counts them; benchmarks read them).
         self.steps = 0
+
+    @property
+    def local_now(self) -> datetime:
+        """`now` on the person's clock: at 00:30 in Paris, their today is not UTC's."""
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise StepFailure(f"unknown timezone {self.timezone!r}") from None
+        return self.now.astimezone(zone)
 
     def emit(self, event: Event) -> None:
         """Record an event."""

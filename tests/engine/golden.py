@@ -71,6 +71,7 @@ class Conversation:
     fields: dict[str, Any]
     now: datetime
     state: dict[str, Any] | None = None
+    timezone: str = "UTC"
     results: dict[str, Any] = field(default_factory=dict)
     cases: list[dict[str, Any]] = field(default_factory=list)
     outcome: str | None = None
@@ -79,7 +80,7 @@ class Conversation:
     @property
     def contact(self) -> ContactView:
         """The person as the host would load them now."""
-        return ContactView(self.language, dict(self.fields))
+        return ContactView(self.language, dict(self.fields), self.timezone)
 
     def start(self, flow: str) -> Sprint:
         """Start a flow."""

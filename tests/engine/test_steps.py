@@ -61,6 +61,7 @@ def play_case(library: FlowLibrary, flow: str, case: dict[str, Any]) -> list[dic
         language=str(case.get("language", "en")),
         fields=dict(case.get("contact") or {}),
         now=parse_now(case.get("now", DEFAULT_NOW)),
+        timezone=str(case.get("timezone", "UTC")),
     )
     turns = []
     for turn in case["turns"]:

@@ -40,8 +40,8 @@ class AskDate(AskStep):
         return self
 
     def parse(self, ctx: Context, text: str) -> Answer | None:
-        # `now` is the host's local time for the person, so its date is the person's today.
-        today = ctx.now.date()
+        # "today", "demain", "25/12" are said on the person's clock, not the server's.
+        today = ctx.local_now.date()
         value = parse_date(text, ctx.language, today)
         if value is None or (self.past and value > today) or (self.future and value < today):
             return None
