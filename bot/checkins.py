@@ -55,6 +55,23 @@ def schedule(
     enrolment.next_due_at = next_due(slot_of(enrolment), after, rng)
 
 
+def set_status(enrolment: CheckinEnrolment, status: EnrolmentStatus, now: datetime) -> None:
+    """The one rule for a status change, whoever asks (the person, a worker).
+
+    Active: planned from the next slot, and weeks missed while paused are not owed nor
+    counted as silence. Paused or stopped: nothing planned (`next_due_at` empty), so no
+    page shows a next check-in beside "paused".
+    """
+    enrolment.status = status
+    enrolment.updated_at = now
+    enrolment.claimed_until = None
+    if status == EnrolmentStatus.ACTIVE:
+        enrolment.consecutive_missed = 0
+        schedule(enrolment, now)
+    else:
+        enrolment.next_due_at = None
+
+
 def tick(service: ConversationService, now: datetime, *, limit: int = 500) -> int:
     """One scheduler pass: start every check-in that is due; return how many were handled."""
     handled = 0

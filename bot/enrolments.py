@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.checkins import schedule
+from bot.checkins import schedule, set_status
 from bot.conversation import ConversationService, reply_address
 from bot.engine.steps.enrol_checkins import WEEKDAYS
 from bot.schedule import Slot
@@ -151,6 +151,11 @@ def reschedule(
 
 
 STATUS_CHANGES = (Change.PAUSED, Change.RESUMED, Change.STOPPED)
+NEW_STATUS = {
+    Change.PAUSED: EnrolmentStatus.PAUSED,
+    Change.RESUMED: EnrolmentStatus.ACTIVE,
+    Change.STOPPED: EnrolmentStatus.STOPPED,
+}
 
 
 def change_status(
@@ -169,19 +174,7 @@ def change_status(
     with service.database.write() as session:
         _lock(service, session, contact_id)
         enrolment = _changeable(session, contact_id, change)
-        if change is Change.RESUMED:
-            enrolment.status = EnrolmentStatus.ACTIVE
-            # Silence while paused was asked for: it must not add to a "no news" count.
-            enrolment.consecutive_missed = 0
-            schedule(enrolment, now)
-        else:
-            enrolment.status = (
-                EnrolmentStatus.PAUSED if change is Change.PAUSED else EnrolmentStatus.STOPPED
-            )
-            # Nothing is planned while paused or stopped; resuming computes the next slot.
-            enrolment.next_due_at = None
-        enrolment.claimed_until = None
-        enrolment.updated_at = now
+        set_status(enrolment, NEW_STATUS[change], now)
         _trace(session, enrolment, change, actor, now, ip, {})
 
 

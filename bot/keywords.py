@@ -61,7 +61,7 @@ from sqlalchemy.orm import Session
 
 from bot import keyword_texts as texts
 from bot import outbox
-from bot.checkins import CHECKIN_FLOW, schedule
+from bot.checkins import CHECKIN_FLOW, set_status
 from bot.conversation import (
     FIRST_CONTACT_FLOW,
     ConversationService,
@@ -671,13 +671,7 @@ def _change(
     detail: dict[str, Any] = {"by": "person"}
     if was is not None:
         detail["was"] = str(was)
-    enrolment.status = status
-    enrolment.updated_at = now
-    enrolment.claimed_until = None
-    if status == EnrolmentStatus.ACTIVE:
-        # From now on: weeks missed while paused are not owed, nor counted as silence.
-        enrolment.consecutive_missed = 0
-        schedule(enrolment, now)
+    set_status(enrolment, status, now)
     session.add(
         EnrolmentChange(enrolment_id=enrolment.id, change=change, detail=detail, created_at=now)
     )

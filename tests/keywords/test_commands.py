@@ -345,3 +345,30 @@ def test_an_empty_first_message_still_starts_first_contact(
 ) -> None:
     handled = service.handle(InboundMessage(Channel.SMS, "+33639980166", "", clock.now()))
     assert handled.replies
+
+
+@pytest.mark.parametrize("command", [Command.PAUSE, Command.STOP])
+def test_a_person_who_pauses_or_stops_has_no_next_check_in_planned(
+    command: Command, db: Database, person: PersonFactory, phone: Phone
+) -> None:
+    # As when a worker pauses: the card once showed "next message 11 Dec" beside "paused".
+    lou = person("fr", enrolled=True)
+    with db.read() as session:
+        assert session.scalars(select(CheckinEnrolment)).one().next_due_at is not None
+    phone(lou, _word(command, "fr"))
+    with db.read() as session:
+        enrolment = session.scalars(select(CheckinEnrolment)).one()
+    assert enrolment.status in {"paused", "stopped"}
+    assert enrolment.next_due_at is None
+
+
+def test_resuming_plans_the_next_check_in_again(
+    db: Database, person: PersonFactory, phone: Phone
+) -> None:
+    lou = person("fr", enrolled=True)
+    phone(lou, _word(Command.PAUSE, "fr"))
+    phone(lou, _word(Command.RESUME, "fr"))
+    with db.read() as session:
+        enrolment = session.scalars(select(CheckinEnrolment)).one()
+    assert enrolment.status == "active"
+    assert enrolment.next_due_at is not None
