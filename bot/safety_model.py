@@ -73,6 +73,9 @@ def features(text: str) -> list[str]:
 
 
 EVIDENCE_MIN_LETTERS = 3
+# Shorter messages are left to the lexicons. Chosen with sets c and d held out: from 1 to
+# 5 words, no danger message the model found was lost (bench/RESULTS.md).
+MIN_WORDS = 4
 # How many words' known features a model remembers (a word's are looked up once).
 KNOWN_WORDS_CACHED = 100_000
 
@@ -98,7 +101,13 @@ class SafetyModel:
         return 1.0 / (1.0 + math.exp(-score)) if score > -700 else 0.0
 
     def alarms(self, prepared: str) -> bool:
-        """True when a prepared text resembles danger enough for a person to read it soon."""
+        """True when a prepared text resembles danger enough for a person to read it soon.
+
+        Not below `MIN_WORDS`: a few words make a vector of a few features, whose score
+        says more about those features than about the message ("message 14" scored 0.96).
+        """
+        if len(_WORD.findall(prepared)) < MIN_WORDS:
+            return False
         return self.probability_prepared(prepared) >= self.threshold
 
     def evidence(self, prepared: str, count: int = 3) -> list[str]:

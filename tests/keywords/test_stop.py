@@ -131,7 +131,7 @@ def test_a_sentence_about_stopping_is_not_stop_but_goes_to_the_flow(
 ) -> None:
     lou = person("fr")
 
-    handled = phone(lou, "je voudrais que ça s'arrête")
+    handled = phone(lou, "je voudrais arrêter de fumer")
 
     assert _contact(db, lou).opted_out_at is None
     assert handled.replies
@@ -151,7 +151,7 @@ def test_mid_first_contact_a_sentence_about_stopping_is_an_answer_not_stop(
 
     say("Bonjour")
     say("1")  # Français: about us, then the consent question
-    replies = say("je voudrais que ça s'arrête")
+    replies = say("je voudrais arrêter de fumer")
 
     # The consent question asked again: the flow read it, nothing was stopped.
     assert replies

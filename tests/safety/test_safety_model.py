@@ -17,7 +17,7 @@ from bot.conversation import ConversationService
 from bot.extensions import relais
 from bot.i18n import LANGUAGES
 from bot.reception import InboundMessage
-from bot.safety import RESEMBLANCE_SITUATION, SafetyHook, Scanner
+from bot.safety import RESEMBLANCE_SITUATION, SafetyHook, Scanner, scan
 from bot.safety_lexicon import LEXICON_DIR, check_lexicon, shipped_lexicon
 from bot.safety_model import MODEL_FILE, SafetyModel, features, load_model
 from bot.safety_texts import CONCERN
@@ -82,13 +82,21 @@ def test_the_lexicon_comes_first_and_the_model_only_reads_what_it_left() -> None
     found = scanner.scan("je veux mourir, parapluie", "fr")
     assert found is not None
     assert found.category == "suicide_selfharm"
-    assert scanner.scan("parapluie et soleil", "fr") is None
+    assert scanner.scan("un parapluie et du soleil", "fr") is None
     assert scanner.scan("bonjour", "fr") is None
     assert _scanner(None).scan("il pleut, mon parapluie", "fr") is None
 
 
+def test_a_message_of_a_few_words_is_left_to_the_lexicons() -> None:
+    scanner = _scanner(UMBRELLA)
+    assert scanner.scan("mon parapluie", "fr") is None
+    assert scanner.scan("parapluie", "fr") is None
+    # The shipped model once read "message 14" as danger (0.96), and a help command.
+    assert scan("message 14", "fr") is None
+
+
 def test_laughter_cancels_what_only_the_model_saw() -> None:
-    assert _scanner(UMBRELLA).scan("mon parapluie mdr", "fr") is None
+    assert _scanner(UMBRELLA).scan("il pleut, mon parapluie mdr", "fr") is None
 
 
 @pytest.mark.parametrize(
@@ -134,7 +142,7 @@ def test_what_the_model_flags_gets_the_concern_reply_and_a_case_saying_why(
         InboundMessage(
             channel=Channel.TELEGRAM,
             address="7002",
-            text="mon parapluie",
+            text="il pleut, mon parapluie",
             received_at=clock.now(),
         )
     )
